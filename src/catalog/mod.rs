@@ -1,0 +1,1 @@
+//! Catalog targets: the embedded SQLite catalog (default) and, later, Port's REST API.

@@ -1,0 +1,1 @@
+//! Turns raw items into entities with a compiled port-app-config mapping.

@@ -1,0 +1,1 @@
+//! The Okta REST client: SSWS auth, Link pagination, rate-limit pacing, retries.
