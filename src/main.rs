@@ -1,1 +1,44 @@
-fn main() {}
+//! The `port-okta` command line: the only place for `anyhow` and exit codes.
+
+mod cli;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Keeps a software catalog in step with an Okta organisation.
+#[derive(Debug, Parser)]
+#[command(name = "port-okta", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Mapping playground: map a JSON array of raw Okta items to entities (stdout).
+    Map(cli::map::MapArgs),
+    /// One full resync of the Okta org into the catalog, then exit.
+    Sync(cli::sync::SyncArgs),
+    /// Start the Okta simulator, sync it into ./demo-catalog.db, and show the result.
+    Demo(cli::demo::DemoArgs),
+    /// Inspect the embedded catalog.
+    #[command(subcommand)]
+    Catalog(cli::catalog::CatalogCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Map(args) => cli::map::run(args),
+        Command::Sync(args) => cli::sync::run(args),
+        Command::Demo(args) => cli::demo::run(args),
+        Command::Catalog(cmd) => cli::catalog::run(cmd),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
