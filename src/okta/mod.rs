@@ -1,1 +1,478 @@
-//! The Okta REST client: SSWS auth, Link pagination, rate-limit pacing, retries.
+//! The Okta REST client: SSWS auth, `Link` pagination, rate-limit pacing, retries.
+//!
+//! It knows nothing of jq or catalogs: it returns raw JSON. Its rules, each a fix of something
+//! Ocean's client got wrong (spec §9 W-O6, W-O7, W-O13):
+//! - the token is only ever sent to the configured origin; a `next` link to another host is an
+//!   error, never followed;
+//! - 401/403/404 (and any other non-retryable status) during a listing is an error carrying the
+//!   HTTP status and Okta's `errorCode`/`errorSummary`, never an empty page;
+//! - each response's `X-Rate-Limit-*` headers pace the next requests of its bucket (see
+//!   [`ratelimit`]); a 429 waits until the bucket's reset (server `Date` based, capped,
+//!   jittered) and retries with `X-Okta-Retry-For`/`X-Okta-Retry-Count`;
+//! - 5xx and network errors are retried with exponential backoff, a bounded number of times;
+//! - at most `max_concurrency` requests are in flight (Okta's org-wide cap is 75).
+
+pub mod link;
+pub mod org;
+pub mod ratelimit;
+
+use crate::secret::Secret;
+use ratelimit::{Pacer, Permit, RateHeaders, bucket_of};
+use serde_json::Value;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+
+/// Tunables of the client.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Share of each rate-limit bucket this client may use (Okta's per-token default is 50%).
+    pub bucket_share: f64,
+    /// Requests in flight at most (Okta's org cap is 75).
+    pub max_concurrency: usize,
+    /// Retries of one request after 429, 5xx or a network error.
+    pub max_retries: u32,
+    /// The longest single wait for a rate-limit reset.
+    pub max_reset_wait: Duration,
+    /// First backoff for 5xx/network errors; doubles per retry.
+    pub backoff_base: Duration,
+    /// Timeout of one request.
+    pub request_timeout: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self {
+            bucket_share: 0.5,
+            max_concurrency: 16,
+            max_retries: 6,
+            max_reset_wait: Duration::from_secs(65),
+            backoff_base: Duration::from_millis(200),
+            request_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Why a request failed for good.
+#[derive(Debug, thiserror::Error)]
+pub enum OktaError {
+    /// Okta answered with a non-success status that is not retried (or retries ran out).
+    #[error("okta answered {status} {reason} for GET {path}{detail}")]
+    Status {
+        /// HTTP status code.
+        status: u16,
+        /// Canonical reason phrase.
+        reason: String,
+        /// Path and query of the request (no host, no token).
+        path: String,
+        /// `: E0000006 You do not have permission…` when Okta sent an error body.
+        detail: String,
+    },
+    /// The connection failed (retries ran out).
+    #[error("request to {path} failed: {message}")]
+    Network {
+        /// Path and query of the request.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The body was not the JSON we expected.
+    #[error("okta sent an unexpected body for {path}: {message}")]
+    Body {
+        /// Path and query of the request.
+        path: String,
+        /// What was wrong with it.
+        message: String,
+    },
+    /// A `Link: rel="next"` pointed somewhere the token must not go.
+    #[error(
+        "refusing to follow a next link to another origin ({origin}); the token is only sent to {expected}"
+    )]
+    ForeignLink {
+        /// Where the link pointed.
+        origin: String,
+        /// The configured Okta origin.
+        expected: String,
+    },
+    /// The configuration cannot produce a client.
+    #[error("invalid okta client configuration: {0}")]
+    Config(String),
+}
+
+impl OktaError {
+    /// The HTTP status, when Okta answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// Counters of what the client did, for summaries and benchmarks.
+#[derive(Debug, Default)]
+pub struct ClientStats {
+    /// HTTP requests sent (including retries).
+    pub requests: AtomicU64,
+    /// 429 answers received.
+    pub rate_limited: AtomicU64,
+    /// Retries after 5xx or network errors.
+    pub retries: AtomicU64,
+    /// Times a request waited for a bucket to reset before sending.
+    pub paced_waits: AtomicU64,
+}
+
+/// One page of a listing.
+#[derive(Debug)]
+pub struct Page {
+    /// The items of the page.
+    pub items: Vec<Value>,
+    /// The absolute `rel="next"` URL, if there is one.
+    pub next: Option<String>,
+}
+
+/// A read-mostly Okta API client. Cheap to clone.
+#[derive(Clone)]
+pub struct OktaClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base: String,
+    origin: String,
+    token: Secret,
+    opts: ClientOptions,
+    pacer: Pacer,
+    slots: Semaphore,
+    stats: ClientStats,
+}
+
+impl std::fmt::Debug for OktaClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OktaClient").field("base", &self.inner.base).finish_non_exhaustive()
+    }
+}
+
+impl OktaClient {
+    /// A client for the org at `base_url` (`https://dev-123.okta.com` or `http://127.0.0.1:PORT`).
+    ///
+    /// `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` are honoured, and `SSL_CERT_FILE` adds a custom CA
+    /// bundle to the trusted roots.
+    pub fn new(base_url: &str, token: Secret, opts: ClientOptions) -> Result<Self, OktaError> {
+        let base = base_url.trim_end_matches('/').to_string();
+        let origin = link::origin(&base)
+            .ok_or_else(|| OktaError::Config(format!("not an absolute http(s) URL: {base}")))?;
+        let mut builder = reqwest::Client::builder()
+            .timeout(opts.request_timeout)
+            .user_agent(concat!("port-okta/", env!("CARGO_PKG_VERSION")))
+            .pool_max_idle_per_host(opts.max_concurrency);
+        if let Ok(path) = std::env::var("SSL_CERT_FILE")
+            && !path.is_empty()
+        {
+            let pem = std::fs::read(&path)
+                .map_err(|e| OktaError::Config(format!("SSL_CERT_FILE {path}: {e}")))?;
+            for cert in reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| OktaError::Config(format!("SSL_CERT_FILE {path}: {e}")))?
+            {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let http = builder.build().map_err(|e| OktaError::Config(e.to_string()))?;
+        let slots = Semaphore::new(opts.max_concurrency.clamp(1, 75));
+        Ok(Self {
+            inner: Arc::new(Inner {
+                http,
+                base,
+                origin,
+                token,
+                pacer: Pacer::new(opts.bucket_share),
+                opts,
+                slots,
+                stats: ClientStats::default(),
+            }),
+        })
+    }
+
+    /// The configured base URL.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base
+    }
+
+    /// What the client has done so far.
+    pub fn stats(&self) -> &ClientStats {
+        &self.inner.stats
+    }
+
+    /// Lists every page of `path_and_query` (e.g. `/api/v1/users?limit=200`), calling `on_page`
+    /// for each. Stops at the first page without `next` or at an empty page.
+    pub async fn list<F>(&self, path_and_query: &str, mut on_page: F) -> Result<usize, OktaError>
+    where
+        F: FnMut(Vec<Value>) -> Result<(), OktaError>,
+    {
+        let mut url = format!("{}{}", self.inner.base, path_and_query);
+        let mut total = 0usize;
+        // Bounded: every page advances a keyset cursor; a server that repeats a next link is cut
+        // off after this many pages rather than looping forever.
+        for _ in 0..1_000_000 {
+            let page = self.get_page(&url).await?;
+            let empty = page.items.is_empty();
+            total += page.items.len();
+            on_page(page.items)?;
+            match page.next {
+                Some(next) if !empty => {
+                    if next == url {
+                        return Err(OktaError::Body {
+                            path: path_of(&url).to_string(),
+                            message: "the next link repeats the current page".into(),
+                        });
+                    }
+                    url = next;
+                }
+                _ => return Ok(total),
+            }
+        }
+        Err(OktaError::Body {
+            path: path_and_query.to_string(),
+            message: "more than 1,000,000 pages".into(),
+        })
+    }
+
+    /// Lists every item of `path_and_query` into one vector.
+    pub async fn list_all(&self, path_and_query: &str) -> Result<Vec<Value>, OktaError> {
+        let mut all = Vec::new();
+        self.list(path_and_query, |items| {
+            all.extend(items);
+            Ok(())
+        })
+        .await?;
+        Ok(all)
+    }
+
+    /// GETs one absolute URL (on the configured origin) and returns its page.
+    pub async fn get_page(&self, url: &str) -> Result<Page, OktaError> {
+        let (body, headers) = self.send(reqwest::Method::GET, url, None).await?;
+        let path = path_of(url);
+        let items = match body {
+            Value::Array(items) => items,
+            other => {
+                return Err(OktaError::Body {
+                    path: path.to_string(),
+                    message: format!("expected a JSON array, found {}", json_kind(&other)),
+                });
+            }
+        };
+        let links = headers.get_all(reqwest::header::LINK).iter().filter_map(|v| v.to_str().ok());
+        let next = link::next_link(links);
+        if let Some(next) = &next {
+            let origin = link::origin(next).unwrap_or_else(|| next.clone());
+            if origin != self.inner.origin {
+                return Err(OktaError::ForeignLink { origin, expected: self.inner.origin.clone() });
+            }
+        }
+        Ok(Page { items, next })
+    }
+
+    /// GETs one JSON document at `path_and_query`.
+    pub async fn get_json(&self, path_and_query: &str) -> Result<Value, OktaError> {
+        let url = format!("{}{}", self.inner.base, path_and_query);
+        Ok(self.send(reqwest::Method::GET, &url, None).await?.0)
+    }
+
+    /// Sends one request with pacing and retries; returns the JSON body (null when empty).
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<&Value>,
+    ) -> Result<(Value, reqwest::header::HeaderMap), OktaError> {
+        let inner = &*self.inner;
+        let path = path_of(url).to_string();
+        let bucket = bucket_of(&path);
+        let mut retry_for: Option<String> = None;
+        let mut attempt: u32 = 0;
+        loop {
+            // Pace on the bucket's budget (bounded: each wait ends at a reset).
+            for _ in 0..1000 {
+                match inner.pacer.acquire(&bucket, Instant::now()) {
+                    Permit::Go => break,
+                    Permit::Wait(d) => {
+                        inner.stats.paced_waits.fetch_add(1, Ordering::Relaxed);
+                        tokio::time::sleep(d.min(inner.opts.max_reset_wait)).await;
+                    }
+                }
+            }
+            let permit = inner.slots.acquire().await.map_err(|_| OktaError::Network {
+                path: path.clone(),
+                message: "client is shutting down".into(),
+            })?;
+            let mut req = inner
+                .http
+                .request(method.clone(), url)
+                .header(reqwest::header::AUTHORIZATION, format!("SSWS {}", inner.token.expose()))
+                .header(reqwest::header::ACCEPT, "application/json");
+            if let Some(id) = &retry_for {
+                req = req.header("X-Okta-Retry-For", id).header("X-Okta-Retry-Count", attempt);
+            }
+            if let Some(body) = body {
+                req = req.json(body);
+            } else if method != reqwest::Method::GET {
+                req = req.header(reqwest::header::CONTENT_LENGTH, 0);
+            }
+            inner.stats.requests.fetch_add(1, Ordering::Relaxed);
+            let result = req.send().await;
+            drop(permit);
+            let resp = match result {
+                Ok(resp) => resp,
+                Err(e) => {
+                    inner.pacer.release(&bucket, None, Instant::now());
+                    if attempt < inner.opts.max_retries {
+                        attempt += 1;
+                        inner.stats.retries.fetch_add(1, Ordering::Relaxed);
+                        tokio::time::sleep(self.backoff(attempt)).await;
+                        continue;
+                    }
+                    return Err(OktaError::Network { path, message: error_chain(&e) });
+                }
+            };
+            let status = resp.status();
+            let headers = resp.headers().clone();
+            let rate = RateHeaders::parse(&headers);
+            inner.pacer.release(&bucket, rate.filter(|r| r.limit > 0), Instant::now());
+            if status.as_u16() == 429 && attempt < inner.opts.max_retries {
+                inner.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
+                let concurrency = rate.is_some_and(|r| r.limit == 0);
+                let wait = match rate {
+                    Some(r) if !concurrency => {
+                        inner.pacer.exhausted(&bucket, r.reset_in, Instant::now());
+                        r.reset_in + Duration::from_secs(1)
+                    }
+                    // A concurrency 429's reset is only an estimate: back off briefly instead.
+                    _ => self.backoff(attempt + 1),
+                };
+                retry_for = headers
+                    .get("x-okta-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                attempt += 1;
+                let wait = wait.min(inner.opts.max_reset_wait)
+                    + Duration::from_millis(fastrand::u64(0..300));
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            if status.is_server_error() && attempt < inner.opts.max_retries {
+                attempt += 1;
+                inner.stats.retries.fetch_add(1, Ordering::Relaxed);
+                tokio::time::sleep(self.backoff(attempt)).await;
+                continue;
+            }
+            let bytes = match resp.bytes().await {
+                Ok(b) => b,
+                Err(e) => {
+                    if attempt < inner.opts.max_retries {
+                        attempt += 1;
+                        inner.stats.retries.fetch_add(1, Ordering::Relaxed);
+                        tokio::time::sleep(self.backoff(attempt)).await;
+                        continue;
+                    }
+                    return Err(OktaError::Network { path, message: error_chain(&e) });
+                }
+            };
+            if !status.is_success() {
+                if status.as_u16() == 429 {
+                    inner.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
+                }
+                return Err(OktaError::Status {
+                    status: status.as_u16(),
+                    reason: status.canonical_reason().unwrap_or("").to_string(),
+                    path,
+                    detail: okta_error_detail(&bytes),
+                });
+            }
+            if bytes.is_empty() {
+                return Ok((Value::Null, headers));
+            }
+            let value = serde_json::from_slice(&bytes)
+                .map_err(|e| OktaError::Body { path: path.clone(), message: e.to_string() })?;
+            return Ok((value, headers));
+        }
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let base = self.inner.opts.backoff_base.as_millis() as u64;
+        let exp = base.saturating_mul(1u64 << attempt.min(10)).min(10_000);
+        Duration::from_millis(exp / 2 + fastrand::u64(0..=exp / 2))
+    }
+}
+
+/// `: E0000006 You do not have permission…` from an Okta error body, or empty.
+fn okta_error_detail(body: &[u8]) -> String {
+    let Ok(v) = serde_json::from_slice::<Value>(body) else { return String::new() };
+    let code = v.get("errorCode").and_then(Value::as_str).unwrap_or("");
+    let summary = v.get("errorSummary").and_then(Value::as_str).unwrap_or("");
+    match (code.is_empty(), summary.is_empty()) {
+        (true, true) => String::new(),
+        _ => format!(": {code} {summary}").trim_end().to_string(),
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
+    }
+    s
+}
+
+/// The path and query of an absolute URL (what may appear in errors and logs).
+fn path_of(url: &str) -> &str {
+    match url.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("/", |i| &rest[i..]),
+        None => url,
+    }
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_detail_reads_okta_error_bodies() {
+        let body = br#"{"errorCode":"E0000006","errorSummary":"You do not have permission to perform the requested action","errorLink":"E0000006","errorId":"oae1","errorCauses":[]}"#;
+        assert_eq!(
+            okta_error_detail(body),
+            ": E0000006 You do not have permission to perform the requested action"
+        );
+        assert_eq!(okta_error_detail(b""), "");
+        assert_eq!(okta_error_detail(b"<html>"), "");
+    }
+
+    #[test]
+    fn path_of_strips_origin() {
+        assert_eq!(path_of("https://x.okta.com/api/v1/users?limit=2"), "/api/v1/users?limit=2");
+        assert_eq!(path_of("http://127.0.0.1:1"), "/");
+    }
+
+    #[test]
+    fn debug_never_shows_the_token() {
+        let c =
+            OktaClient::new("http://127.0.0.1:9", Secret::new("tok-123"), ClientOptions::default())
+                .unwrap();
+        assert!(!format!("{c:?}").contains("tok-123"));
+    }
+}

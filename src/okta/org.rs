@@ -1,0 +1,366 @@
+//! The fetch strategy: memberships at the request floor, items shaped as Ocean shapes them.
+//!
+//! Ocean asks Okta for every user's groups and app links one user at a time (2N+1 requests,
+//! W-O3) and never fetches group members (W-O9). Here the membership graph is read from the
+//! side that pages best: every group's member list (`/groups/{id}/users`, 1000 per page) and
+//! every app's assignments (`/apps/{id}/users`, 500 per page), then inverted in memory. The
+//! index holds small integers per membership and one slim member record per user, so memory
+//! stays flat in the org size apart from that graph.
+//!
+//! Items are what the mapping sees:
+//! - a **user item** is the Okta user object plus `groups` (the user's full Okta group objects),
+//!   `applications` (app-link-shaped objects, see [`MembershipIndex::app_links`]) and
+//!   `manager` (`{"id","login","email"}` of the resolved manager, or null);
+//! - a **group item** is the Okta group object plus `users`: its members as slim user records
+//!   `{"id","status","profile":{"login","email","firstName","lastName","displayName"}}`.
+
+use super::{OktaClient, OktaError};
+use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// What the membership index must contain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexPlan {
+    /// Read every group's members.
+    pub members: bool,
+    /// Read apps and their user assignments.
+    pub applications: bool,
+    /// Concurrent member/assignment listings.
+    pub concurrency: usize,
+}
+
+/// Users, groups and apps by small integer, with the membership graph between them.
+#[derive(Debug, Default)]
+pub struct MembershipIndex {
+    user_ids: HashMap<Arc<str>, u32>,
+    users: Vec<UserRecord>,
+    by_login: HashMap<String, u32>,
+    by_email: HashMap<String, u32>,
+    /// Every group, in listing order.
+    pub groups: Vec<Value>,
+    group_members: Vec<Vec<u32>>,
+    user_groups: Vec<Vec<u32>>,
+    /// Every app, in listing order.
+    pub apps: Vec<Value>,
+    user_apps: Vec<Vec<u32>>,
+}
+
+#[derive(Debug, Clone)]
+struct UserRecord {
+    id: Arc<str>,
+    /// Compact JSON of the slim member record; empty until the user is seen with a profile.
+    slim: Box<str>,
+}
+
+impl MembershipIndex {
+    /// Reads groups (always), members and app assignments (as planned) from Okta.
+    pub async fn fetch(client: &OktaClient, plan: IndexPlan) -> Result<Self, OktaError> {
+        let mut index =
+            Self { groups: client.list_all("/api/v1/groups?limit=200").await?, ..Self::default() };
+        index.group_members = vec![Vec::new(); index.groups.len()];
+        if plan.members {
+            let ids: Vec<String> = index.groups.iter().map(|g| id_of(g).to_string()).collect();
+            let pages = fan_out(client, ids, plan.concurrency, |id| {
+                format!("/api/v1/groups/{}/users?limit=1000", encode(&id))
+            })
+            .await?;
+            for (gi, members) in pages.into_iter().enumerate() {
+                let list = members.into_iter().map(|m| index.intern_member(&m)).collect();
+                index.group_members[gi] = list;
+            }
+        }
+        if plan.applications {
+            index.apps = client.list_all("/api/v1/apps?limit=200").await?;
+            let ids: Vec<String> = index.apps.iter().map(|a| id_of(a).to_string()).collect();
+            let pages = fan_out(client, ids, plan.concurrency, |id| {
+                format!("/api/v1/apps/{}/users?limit=500", encode(&id))
+            })
+            .await?;
+            for (ai, assigned) in pages.into_iter().enumerate() {
+                for u in assigned {
+                    let idx = index.intern_id(id_of(&u));
+                    index.user_apps[idx as usize].push(ai as u32);
+                }
+            }
+        }
+        for (gi, members) in index.group_members.iter().enumerate() {
+            for &u in members {
+                index.user_groups[u as usize].push(gi as u32);
+            }
+        }
+        Ok(index)
+    }
+
+    fn intern_id(&mut self, id: &str) -> u32 {
+        if let Some(&i) = self.user_ids.get(id) {
+            return i;
+        }
+        let i = self.users.len() as u32;
+        let id: Arc<str> = Arc::from(id);
+        self.user_ids.insert(id.clone(), i);
+        self.users.push(UserRecord { id, slim: Box::from("") });
+        self.user_groups.push(Vec::new());
+        self.user_apps.push(Vec::new());
+        i
+    }
+
+    /// Records a user seen as a group member (or in the user listing) and returns its index.
+    fn intern_member(&mut self, user: &Value) -> u32 {
+        let i = self.intern_id(id_of(user));
+        if self.users[i as usize].slim.is_empty() {
+            let slim = slim_user(user);
+            if let Some(login) = slim.pointer("/profile/login").and_then(Value::as_str) {
+                self.by_login.entry(login.to_lowercase()).or_insert(i);
+            }
+            if let Some(email) = slim.pointer("/profile/email").and_then(Value::as_str) {
+                self.by_email.entry(email.to_lowercase()).or_insert(i);
+            }
+            self.users[i as usize].slim = slim.to_string().into_boxed_str();
+        }
+        i
+    }
+
+    /// Learns a user from the user listing, so managers can be resolved by login or email.
+    pub fn learn_user(&mut self, user: &Value) {
+        self.intern_member(user);
+    }
+
+    /// Resolves a `managerId` value: an Okta user id, else a login, else an email.
+    pub fn resolve_manager(&self, manager_id: &str) -> Option<Value> {
+        let i = self
+            .user_ids
+            .get(manager_id)
+            .or_else(|| self.by_login.get(&manager_id.to_lowercase()))
+            .or_else(|| self.by_email.get(&manager_id.to_lowercase()))?;
+        let rec = &self.users[*i as usize];
+        let slim: Value = serde_json::from_str(&rec.slim).unwrap_or(Value::Null);
+        Some(json!({
+            "id": &*rec.id,
+            "login": slim.pointer("/profile/login").cloned().unwrap_or(Value::Null),
+            "email": slim.pointer("/profile/email").cloned().unwrap_or(Value::Null),
+        }))
+    }
+
+    /// The user's groups as full Okta group objects.
+    pub fn groups_of(&self, user_id: &str) -> Vec<Value> {
+        self.user_ids.get(user_id).map_or_else(Vec::new, |&i| {
+            self.user_groups[i as usize].iter().map(|&g| self.groups[g as usize].clone()).collect()
+        })
+    }
+
+    /// The user's apps shaped as Okta app links (`GET /users/{id}/appLinks`).
+    pub fn app_links(&self, user_id: &str) -> Vec<Value> {
+        let Some(&i) = self.user_ids.get(user_id) else { return Vec::new() };
+        self.user_apps[i as usize]
+            .iter()
+            .enumerate()
+            .map(|(n, &a)| app_link(&self.apps[a as usize], n))
+            .collect()
+    }
+
+    /// The group's members as slim user records.
+    pub fn members_of(&self, group_index: usize) -> Vec<Value> {
+        self.group_members.get(group_index).map_or_else(Vec::new, |m| {
+            m.iter()
+                .map(|&u| {
+                    let rec = &self.users[u as usize];
+                    serde_json::from_str(&rec.slim).unwrap_or_else(|_| json!({ "id": &*rec.id }))
+                })
+                .collect()
+        })
+    }
+
+    /// Membership edges (group, user) in the index.
+    pub fn membership_count(&self) -> usize {
+        self.group_members.iter().map(Vec::len).sum()
+    }
+
+    /// A user item: the Okta user plus `groups`, `applications` and `manager`, as configured.
+    pub fn user_item(&self, mut user: Value, groups: bool, applications: bool) -> Value {
+        let id = id_of(&user).to_string();
+        let manager = user
+            .pointer("/profile/managerId")
+            .and_then(Value::as_str)
+            .filter(|m| !m.is_empty())
+            .map(|m| self.resolve_manager(m).unwrap_or(Value::Null))
+            .unwrap_or(Value::Null);
+        if let Value::Object(obj) = &mut user {
+            if groups {
+                obj.insert("groups".into(), Value::Array(self.groups_of(&id)));
+            }
+            if applications {
+                obj.insert("applications".into(), Value::Array(self.app_links(&id)));
+            }
+            obj.insert("manager".into(), manager);
+        }
+        user
+    }
+
+    /// True when `managerId` is set on `user` but does not resolve (yet).
+    pub fn manager_unresolved(&self, user: &Value) -> bool {
+        user.pointer("/profile/managerId")
+            .and_then(Value::as_str)
+            .is_some_and(|m| !m.is_empty() && self.resolve_manager(m).is_none())
+    }
+
+    /// A group item: the Okta group plus its members as `users`.
+    pub fn group_item(&self, group_index: usize) -> Value {
+        let mut group = self.groups[group_index].clone();
+        if let Value::Object(obj) = &mut group {
+            obj.insert("users".into(), Value::Array(self.members_of(group_index)));
+        }
+        group
+    }
+}
+
+/// The slim record of a user that group items carry as members.
+fn slim_user(user: &Value) -> Value {
+    let mut profile = Map::new();
+    for key in ["login", "email", "firstName", "lastName", "displayName"] {
+        if let Some(v) = user.pointer(&format!("/profile/{key}")) {
+            profile.insert(key.into(), v.clone());
+        }
+    }
+    json!({
+        "id": id_of(user),
+        "status": user.get("status").cloned().unwrap_or(Value::Null),
+        "profile": profile,
+    })
+}
+
+/// An app link as `GET /users/{id}/appLinks` returns it, built from the app object.
+fn app_link(app: &Value, sort_order: usize) -> Value {
+    let link = app.pointer("/_links/appLinks/0/href").cloned().unwrap_or(Value::Null);
+    let logo = app.pointer("/_links/logo/0/href").cloned().unwrap_or(Value::Null);
+    json!({
+        "id": id_of(app),
+        "label": app.get("label").cloned().unwrap_or(Value::Null),
+        "linkUrl": link,
+        "logoUrl": logo,
+        "appName": app.get("name").cloned().unwrap_or(Value::Null),
+        "appInstanceId": id_of(app),
+        "appAssignmentId": Value::Null,
+        "credentialsSetup": false,
+        "hidden": false,
+        "sortOrder": sort_order,
+    })
+}
+
+/// The `id` of an Okta object, or "".
+pub fn id_of(v: &Value) -> &str {
+    v.get("id").and_then(Value::as_str).unwrap_or("")
+}
+
+/// Percent-encodes a path segment or query value.
+pub fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Lists `url_of(id)` for every id with at most `concurrency` listings at once, keeping each
+/// listing's items slim-free but in id order. The first error cancels the rest.
+async fn fan_out(
+    client: &OktaClient,
+    ids: Vec<String>,
+    concurrency: usize,
+    url_of: impl Fn(String) -> String,
+) -> Result<Vec<Vec<Value>>, OktaError> {
+    let mut results: Vec<Option<Vec<Value>>> = vec![None; ids.len()];
+    let mut set = tokio::task::JoinSet::new();
+    let mut queue = ids.into_iter().enumerate();
+    let concurrency = concurrency.max(1);
+    loop {
+        while set.len() < concurrency {
+            let Some((i, id)) = queue.next() else { break };
+            let client = client.clone();
+            let url = url_of(id);
+            set.spawn(async move {
+                let mut slim = Vec::new();
+                client
+                    .list(&url, |page| {
+                        // Keep only what the index needs of each member/assignment.
+                        slim.extend(page.into_iter().map(|u| {
+                            let mut s = slim_user(&u);
+                            if s["profile"].as_object().is_some_and(Map::is_empty) {
+                                s = json!({ "id": id_of(&u) });
+                            }
+                            s
+                        }));
+                        Ok(())
+                    })
+                    .await
+                    .map(|_| (i, slim))
+            });
+        }
+        let Some(joined) = set.join_next().await else { break };
+        match joined {
+            Ok(Ok((i, items))) => results[i] = Some(items),
+            Ok(Err(e)) => {
+                set.abort_all();
+                return Err(e);
+            }
+            Err(e) => {
+                set.abort_all();
+                return Err(OktaError::Network {
+                    path: "(listing task)".into(),
+                    message: e.to_string(),
+                });
+            }
+        }
+    }
+    Ok(results.into_iter().map(Option::unwrap_or_default).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(id: &str, login: &str, manager: Option<&str>) -> Value {
+        json!({"id": id, "status": "ACTIVE", "profile": {"login": login, "email": login, "managerId": manager}})
+    }
+
+    #[test]
+    fn inverts_memberships_and_resolves_managers_by_id_login_and_email() {
+        let mut ix = MembershipIndex {
+            groups: vec![json!({"id": "00g1", "profile": {"name": "a"}}), json!({"id": "00g2"})],
+            ..Default::default()
+        };
+        ix.group_members = vec![Vec::new(), Vec::new()];
+        let a = ix.intern_member(&user("00ua", "a@x.io", None));
+        let b = ix.intern_member(&user("00ub", "B@x.io", None));
+        ix.group_members[0] = vec![a, b];
+        ix.group_members[1] = vec![b];
+        for (gi, m) in ix.group_members.clone().iter().enumerate() {
+            for &u in m {
+                ix.user_groups[u as usize].push(gi as u32);
+            }
+        }
+        let item = ix.user_item(user("00ub", "B@x.io", Some("a@x.io")), true, false);
+        let groups: Vec<&str> = item["groups"].as_array().unwrap().iter().map(id_of).collect();
+        assert_eq!(groups, ["00g1", "00g2"]);
+        assert_eq!(item["manager"]["id"], "00ua");
+        assert!(item.get("applications").is_none());
+        assert_eq!(ix.resolve_manager("b@X.io").unwrap()["id"], "00ub");
+        assert_eq!(ix.resolve_manager("00ua").unwrap()["id"], "00ua");
+        assert!(ix.resolve_manager("nobody").is_none());
+        let g = ix.group_item(0);
+        let members: Vec<&str> = g["users"].as_array().unwrap().iter().map(id_of).collect();
+        assert_eq!(members, ["00ua", "00ub"]);
+        assert_eq!(g["users"][1]["profile"]["login"], "B@x.io");
+    }
+
+    #[test]
+    fn encodes_path_segments() {
+        assert_eq!(encode("00g1"), "00g1");
+        assert_eq!(encode("a b/c"), "a%20b%2Fc");
+        assert_eq!(encode("status eq \"X\""), "status%20eq%20%22X%22");
+    }
+}
