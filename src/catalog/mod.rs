@@ -21,8 +21,6 @@ pub struct WriteContext {
     pub merge: bool,
     /// `createMissingRelatedEntities`: create empty targets for dangling relations.
     pub create_missing_related: bool,
-    /// Compute outcomes but write nothing.
-    pub dry_run: bool,
 }
 
 /// What happened to one entity of an upsert.
@@ -95,12 +93,11 @@ pub trait Catalog {
         blueprints: &[String],
     ) -> Result<Vec<OwnedKey>, CatalogError>;
     /// Deletes `keys` (and, with `delete_dependents`, entities whose *required* relation points
-    /// at a deleted one); returns every key deleted. With `dry_run`, deletes nothing.
+    /// at a deleted one); returns every key deleted.
     async fn delete(
         &self,
         keys: &[EntityKey],
         delete_dependents: bool,
-        dry_run: bool,
     ) -> Result<Vec<EntityKey>, CatalogError>;
     /// Every entity, sorted by blueprint then identifier.
     async fn export(&self) -> Result<Vec<Entity>, CatalogError>;

@@ -2,8 +2,8 @@
 //!
 //! Tables: `blueprints(identifier, json)` and `entities(blueprint, identifier, title, team, icon,
 //! properties, relations, datasource, run_id, updated_at)`, JSON columns as text. Each upsert
-//! batch is one transaction; a dry run is a transaction that is rolled back, so it computes
-//! exactly what a real write would do.
+//! batch is one transaction. `VACUUM INTO` gives a consistent copy, which is how a dry run
+//! works: the real resync runs against a scratch copy.
 
 use super::{Catalog, CatalogError, OwnedKey, UpsertOutcome, WriteContext};
 use crate::blueprint::Blueprint;
@@ -45,6 +45,14 @@ CREATE INDEX IF NOT EXISTS entities_by_owner ON entities (datasource, blueprint)
 ";
 
 impl SqliteCatalog {
+    /// Writes a consistent copy of the catalog to `dest` (which must not exist).
+    pub fn copy_to(&self, dest: &Path) -> Result<(), CatalogError> {
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        conn.execute("VACUUM INTO ?1", params![dest.display().to_string()])
+            .map_err(|e| err(&self.path, e))?;
+        Ok(())
+    }
+
     /// Opens (creating if needed) the catalog at `path`.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, CatalogError> {
         let path = path.as_ref().to_path_buf();
@@ -219,7 +227,7 @@ impl SqliteCatalog {
         entities: &[Entity],
         cx: &WriteContext,
     ) -> Result<Vec<UpsertOutcome>, CatalogError> {
-        self.with_tx(!cx.dry_run, |tx| {
+        self.with_tx(true, |tx| {
             let blueprints = self.blueprint_map(tx)?;
             let batch: HashSet<(&str, &str)> =
                 entities.iter().map(|e| (e.blueprint.as_str(), e.identifier.as_str())).collect();
@@ -303,9 +311,8 @@ impl SqliteCatalog {
         &self,
         keys: &[EntityKey],
         delete_dependents: bool,
-        dry_run: bool,
     ) -> Result<Vec<EntityKey>, CatalogError> {
-        self.with_tx(!dry_run, |tx| {
+        self.with_tx(true, |tx| {
             let blueprints = self.blueprint_map(tx)?;
             let mut deleted: BTreeSet<EntityKey> = BTreeSet::new();
             let mut queue: Vec<EntityKey> = keys.to_vec();
@@ -412,9 +419,8 @@ impl Catalog for SqliteCatalog {
         &self,
         keys: &[EntityKey],
         delete_dependents: bool,
-        dry_run: bool,
     ) -> Result<Vec<EntityKey>, CatalogError> {
-        self.delete_sync(keys, delete_dependents, dry_run)
+        self.delete_sync(keys, delete_dependents)
     }
 
     async fn export(&self) -> Result<Vec<Entity>, CatalogError> {
@@ -506,7 +512,6 @@ mod tests {
             run_id: run.into(),
             merge: true,
             create_missing_related: false,
-            dry_run: false,
         }
     }
 
@@ -616,10 +621,7 @@ mod tests {
             .await
             .unwrap();
             let key = EntityKey { blueprint: "g".into(), identifier: "g1".into() };
-            let planned = c.delete(std::slice::from_ref(&key), true, true).await.unwrap();
-            assert_eq!(planned.len(), 2);
-            assert_eq!(c.export().await.unwrap().len(), 3, "a dry run deletes nothing");
-            let deleted = c.delete(&[key], true, false).await.unwrap();
+            let deleted = c.delete(&[key], true).await.unwrap();
             let ids: Vec<String> = deleted.iter().map(ToString::to_string).collect();
             assert_eq!(ids, ["g/g1", "req/r1"]);
             let left: Vec<String> =

@@ -1,12 +1,273 @@
-//! `port-okta sync`.
+//! `port-okta sync`: one full resync, then exit (0 success, 1 partial or failed).
 
+use anyhow::{Context, bail};
+use port_okta::blueprint::BlueprintSet;
+use port_okta::catalog::sqlite::SqliteCatalog;
+use port_okta::config::{self, settings::Settings};
+use port_okta::engine::resync::Progress;
+use port_okta::engine::{Deletion, ResyncOptions, ResyncReport, resync};
+use port_okta::mapping::{self, JqOptions};
+use port_okta::okta::{ClientOptions, OktaClient};
+use port_okta::secret::Secret;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::Duration;
 
 /// Arguments of `port-okta sync`.
 #[derive(Debug, clap::Args)]
-pub struct SyncArgs {}
+pub struct SyncArgs {
+    /// Where entities go: `sqlite:PATH` (the embedded catalog).
+    #[arg(long, default_value = "sqlite:./port-okta.db")]
+    pub catalog: String,
+    /// The port-app-config YAML (default: the built-in seed mapping).
+    #[arg(long)]
+    pub mapping: Option<PathBuf>,
+    /// Blueprints JSON (default: the built-in `okta-user` and `okta-group`).
+    #[arg(long)]
+    pub blueprints: Option<PathBuf>,
+    /// Print the summary as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Print what would change (create/update/delete) and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Concurrent member and app-assignment listings.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// Share of each Okta rate-limit bucket this sync may use (0 < F ≤ 1).
+    #[arg(long, default_value_t = 0.5)]
+    pub bucket_share: f64,
+    /// Okta requests in flight at most (Okta's org-wide cap is 75).
+    #[arg(long, default_value_t = 16)]
+    pub max_in_flight: usize,
+}
+
+/// Everything a resync needs, resolved from flags and the environment.
+pub struct SyncJob {
+    /// Okta base URL.
+    pub okta_url: String,
+    /// Okta API token.
+    pub token: Secret,
+    /// Owner of the written entities.
+    pub owner: String,
+    /// Whether jq may read the environment.
+    pub allow_env: bool,
+    /// The catalog file.
+    pub catalog_path: PathBuf,
+}
 
 /// Runs `port-okta sync`.
-pub fn run(_args: SyncArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not built yet")
+pub fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
+    let settings =
+        Settings::from_process_env().map_err(|errs| anyhow::anyhow!("{}", errs.join("\n")))?;
+    let Some(okta_url) = settings.okta_base_url.clone() else {
+        bail!("OKTA_DOMAIN (or OCEAN__INTEGRATION__CONFIG__OKTA_DOMAIN) is not set");
+    };
+    let Some(token) = settings.okta_api_token.clone() else {
+        bail!("OKTA_API_TOKEN (or OCEAN__INTEGRATION__CONFIG__OKTA_API_TOKEN) is not set");
+    };
+    let job = SyncJob {
+        okta_url,
+        token,
+        owner: settings.integration_identifier.clone(),
+        allow_env: settings.allow_environment_variables_jq_access,
+        catalog_path: sqlite_path(&args.catalog)?,
+    };
+    let report = execute(&args, &job)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report.to_json())?);
+    } else {
+        print_summary(&report, args.dry_run);
+    }
+    Ok(exit_code(&report))
+}
+
+/// 0 when the catalog now equals the org, 1 otherwise.
+pub fn exit_code(report: &ResyncReport) -> ExitCode {
+    if report.is_success() && report.deletion == Deletion::Done {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// `sqlite:PATH` (or a bare path) → PATH.
+pub fn sqlite_path(target: &str) -> anyhow::Result<PathBuf> {
+    if let Some(path) = target.strip_prefix("sqlite:") {
+        if path.is_empty() {
+            bail!("--catalog sqlite: needs a file path, e.g. sqlite:./port-okta.db");
+        }
+        return Ok(PathBuf::from(path));
+    }
+    if target.starts_with("port") || target.contains("://") {
+        bail!(
+            "--catalog {target}: only the embedded catalog (sqlite:PATH) is available in this version"
+        );
+    }
+    Ok(PathBuf::from(target))
+}
+
+/// Loads config and blueprints, then runs one resync (against a scratch copy for a dry run).
+pub fn execute(args: &SyncArgs, job: &SyncJob) -> anyhow::Result<ResyncReport> {
+    let config = match &args.mapping {
+        Some(path) => config::load_file(path).map_err(|d| anyhow::anyhow!("{d}"))?,
+        None => config::builtin_default(),
+    };
+    let blueprints = match &args.blueprints {
+        Some(path) => BlueprintSet::load_file(path).map_err(|d| anyhow::anyhow!("{d}"))?,
+        None => BlueprintSet::seed(),
+    };
+    let compiled = mapping::compile(&config, &blueprints, &JqOptions { allow_env: job.allow_env })
+        .map_err(|d| anyhow::anyhow!("{d}"))?;
+    let okta = OktaClient::new(
+        &job.okta_url,
+        job.token.clone(),
+        ClientOptions {
+            bucket_share: args.bucket_share,
+            max_concurrency: args.max_in_flight,
+            ..ClientOptions::default()
+        },
+    )?;
+    let (catalog_path, scratch) = if args.dry_run {
+        let scratch = scratch_path(&job.catalog_path);
+        if job.catalog_path.exists() {
+            SqliteCatalog::open(&job.catalog_path)?.copy_to(&scratch)?;
+        }
+        (scratch.clone(), Some(scratch))
+    } else {
+        (job.catalog_path.clone(), None)
+    };
+    let catalog = SqliteCatalog::open(&catalog_path)
+        .with_context(|| format!("opening catalog {}", catalog_path.display()))?;
+    let opts = ResyncOptions {
+        owner: job.owner.clone(),
+        record_plan: args.dry_run,
+        concurrency: args.concurrency,
+    };
+    let reporter = Reporter::new(!args.json && std::io::stderr().is_terminal(), okta.clone());
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let result = runtime
+        .block_on(resync(&okta, &compiled, &blueprints, &catalog, &opts, &|p| reporter.on(p)));
+    reporter.finish();
+    drop(catalog);
+    if let Some(scratch) = scratch {
+        remove_db(&scratch);
+    }
+    Ok(result?)
+}
+
+fn scratch_path(path: &Path) -> PathBuf {
+    let name =
+        path.file_name().map_or_else(|| "catalog".into(), |n| n.to_string_lossy().into_owned());
+    std::env::temp_dir().join(format!("{name}.dry-run-{}", std::process::id()))
+}
+
+fn remove_db(path: &Path) {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+}
+
+/// Progress: a live line on a terminal, plain log lines otherwise.
+struct Reporter {
+    bar: Option<indicatif::ProgressBar>,
+    okta: OktaClient,
+    state: Mutex<(String, u64)>,
+}
+
+impl Reporter {
+    fn new(terminal: bool, okta: OktaClient) -> Self {
+        let bar = terminal.then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        Self { bar, okta, state: Mutex::new((String::new(), 0)) }
+    }
+
+    fn on(&self, p: Progress) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let stats = self.okta.stats();
+        let requests = stats.requests.load(std::sync::atomic::Ordering::Relaxed);
+        let r429 = stats.rate_limited.load(std::sync::atomic::Ordering::Relaxed);
+        let waits = stats.paced_waits.load(std::sync::atomic::Ordering::Relaxed);
+        match p {
+            Progress::Phase(phase) => {
+                if self.bar.is_none() {
+                    if !state.0.is_empty() && state.1 > 0 {
+                        eprintln!("port-okta: {}: {} items", state.0, state.1);
+                    }
+                    eprintln!("port-okta: {phase} (okta requests so far: {requests})");
+                }
+                *state = (phase, 0);
+            }
+            Progress::Items { n, .. } => state.1 += n,
+        }
+        if let Some(bar) = &self.bar {
+            bar.set_message(format!(
+                "{}: {} items · {requests} okta requests · {r429} × 429 · {waits} paced waits",
+                state.0, state.1
+            ));
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// The human-readable summary.
+pub fn print_summary(report: &ResyncReport, dry_run: bool) {
+    let verb = if dry_run { "would be" } else { "" };
+    for (kind, k) in &report.kinds {
+        println!(
+            "{kind}: {} items, {} upserted{verb_sp}({} created, {} updated, {} unchanged), {} failed, {} filtered, {} deleted",
+            k.items,
+            k.upserted,
+            k.created,
+            k.updated,
+            k.unchanged,
+            k.failed,
+            k.filtered,
+            k.deleted,
+            verb_sp = if verb.is_empty() { " ".to_string() } else { format!(" {verb} ") },
+        );
+    }
+    println!(
+        "okta: {} requests, {} rate-limited; deletion: {}; {:.2}s",
+        report.okta_requests,
+        report.okta_429,
+        report.deletion.as_text(),
+        report.duration_s
+    );
+    for e in &report.listing_errors {
+        println!("listing error: {e}");
+    }
+    for p in &report.problems {
+        println!("problem: {} {} {}: {}", p.kind, p.item, p.field, p.message);
+    }
+    if report.problem_count > report.problems.len() as u64 {
+        println!("… and {} more problems", report.problem_count - report.problems.len() as u64);
+    }
+    if let Some(plan) = &report.plan {
+        println!(
+            "plan: {} create, {} update, {} delete",
+            plan.create.len(),
+            plan.update.len(),
+            plan.delete.len()
+        );
+        for k in &plan.create {
+            println!("+ {k}");
+        }
+        for k in &plan.update {
+            println!("~ {k}");
+        }
+        for k in &plan.delete {
+            println!("- {k}");
+        }
+    }
 }

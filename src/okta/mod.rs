@@ -132,6 +132,46 @@ pub struct Page {
     pub next: Option<String>,
 }
 
+/// Walks a listing page by page, following `rel="next"`.
+///
+/// Ends at the first page without `next` or at an empty page (Okta may send a `next` that leads
+/// to `[]`). Bounded: a server that repeats a link, or sends more than a million pages, is an
+/// error rather than an endless loop.
+#[derive(Debug)]
+pub struct Pager {
+    client: OktaClient,
+    next: Option<String>,
+    pages: u32,
+}
+
+impl Pager {
+    /// The next page's items, or `None` when the listing is complete.
+    pub async fn next_page(&mut self) -> Result<Option<Vec<Value>>, OktaError> {
+        let Some(url) = self.next.take() else { return Ok(None) };
+        self.pages += 1;
+        if self.pages > 1_000_000 {
+            return Err(OktaError::Body {
+                path: path_of(&url).to_string(),
+                message: "more than 1,000,000 pages".into(),
+            });
+        }
+        let page = self.client.get_page(&url).await?;
+        if page.items.is_empty() {
+            return Ok(None);
+        }
+        if let Some(next) = page.next {
+            if next == url {
+                return Err(OktaError::Body {
+                    path: path_of(&url).to_string(),
+                    message: "the next link repeats the current page".into(),
+                });
+            }
+            self.next = Some(next);
+        }
+        Ok(Some(page.items))
+    }
+}
+
 /// A read-mostly Okta API client. Cheap to clone.
 #[derive(Clone)]
 pub struct OktaClient {
@@ -205,38 +245,27 @@ impl OktaClient {
         &self.inner.stats
     }
 
-    /// Lists every page of `path_and_query` (e.g. `/api/v1/users?limit=200`), calling `on_page`
-    /// for each. Stops at the first page without `next` or at an empty page.
+    /// A pager over every page of `path_and_query` (e.g. `/api/v1/users?limit=200`).
+    pub fn pager(&self, path_and_query: &str) -> Pager {
+        Pager {
+            client: self.clone(),
+            next: Some(format!("{}{}", self.inner.base, path_and_query)),
+            pages: 0,
+        }
+    }
+
+    /// Lists every page of `path_and_query`, calling `on_page` for each.
     pub async fn list<F>(&self, path_and_query: &str, mut on_page: F) -> Result<usize, OktaError>
     where
         F: FnMut(Vec<Value>) -> Result<(), OktaError>,
     {
-        let mut url = format!("{}{}", self.inner.base, path_and_query);
+        let mut pager = self.pager(path_and_query);
         let mut total = 0usize;
-        // Bounded: every page advances a keyset cursor; a server that repeats a next link is cut
-        // off after this many pages rather than looping forever.
-        for _ in 0..1_000_000 {
-            let page = self.get_page(&url).await?;
-            let empty = page.items.is_empty();
-            total += page.items.len();
-            on_page(page.items)?;
-            match page.next {
-                Some(next) if !empty => {
-                    if next == url {
-                        return Err(OktaError::Body {
-                            path: path_of(&url).to_string(),
-                            message: "the next link repeats the current page".into(),
-                        });
-                    }
-                    url = next;
-                }
-                _ => return Ok(total),
-            }
+        while let Some(items) = pager.next_page().await? {
+            total += items.len();
+            on_page(items)?;
         }
-        Err(OktaError::Body {
-            path: path_and_query.to_string(),
-            message: "more than 1,000,000 pages".into(),
-        })
+        Ok(total)
     }
 
     /// Lists every item of `path_and_query` into one vector.
@@ -342,23 +371,22 @@ impl OktaClient {
             inner.pacer.release(&bucket, rate.filter(|r| r.limit > 0), Instant::now());
             if status.as_u16() == 429 && attempt < inner.opts.max_retries {
                 inner.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
-                let concurrency = rate.is_some_and(|r| r.limit == 0);
-                let wait = match rate {
-                    Some(r) if !concurrency => {
-                        inner.pacer.exhausted(&bucket, r.reset_in, Instant::now());
-                        r.reset_in + Duration::from_secs(1)
-                    }
-                    // A concurrency 429's reset is only an estimate: back off briefly instead.
-                    _ => self.backoff(attempt + 1),
-                };
                 retry_for = headers
                     .get("x-okta-request-id")
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_string);
                 attempt += 1;
-                let wait = wait.min(inner.opts.max_reset_wait)
-                    + Duration::from_millis(fastrand::u64(0..300));
-                tokio::time::sleep(wait).await;
+                let jitter = Duration::from_millis(fastrand::u64(0..300));
+                match rate {
+                    // A bucket 429: the whole bucket waits for its reset (capped), then retries.
+                    Some(r) if r.limit > 0 => {
+                        let wait =
+                            (r.reset_in + Duration::from_secs(1)).min(inner.opts.max_reset_wait);
+                        inner.pacer.exhausted(&bucket, wait + jitter, Instant::now());
+                    }
+                    // A concurrency 429's reset is only an estimate: back off briefly instead.
+                    _ => tokio::time::sleep(self.backoff(attempt) + jitter).await,
+                }
                 continue;
             }
             if status.is_server_error() && attempt < inner.opts.max_retries {
