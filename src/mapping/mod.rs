@@ -1,1 +1,765 @@
 //! Turns raw items into entities with a compiled port-app-config mapping.
+//!
+//! [`compile`] compiles every jq expression of a [`PortAppConfig`] once and collects every compile
+//! error as a [`Diagnostic`]. [`CompiledResource::map_item`] then maps one item (an Okta user
+//! enriched with `.groups`/`.applications`, or a group with `.users`) into entities.
+//!
+//! Semantics (Ocean §2 with the fixes of §9):
+//! * the selector must yield a boolean as its first output; anything else is a per-item
+//!   [`Severity::Error`] problem, never fatal to a batch (W-C2);
+//! * a leaf keeps its first output; an error or no output makes it null with a
+//!   [`Severity::Warning`] naming the field;
+//! * a relation collects **all** outputs (W-C1): `many` relations (and `array` properties) are
+//!   always arrays, single relations keep the first output;
+//! * identifier and blueprint must be non-empty strings (numbers are stringified), otherwise the
+//!   item is skipped with an error problem; wrong-typed icon/team only affect that item (W-C16);
+//! * `itemsToParse` applies to every item (W-C3), and an item whose source path cannot be
+//!   determined is kept unchanged instead of being dropped.
+//!
+//! Hot path: expressions that are plain paths, literals, `A // B` or `A + B` of those are
+//! evaluated natively on the `serde_json::Value` (module `fast`); the rest go through jaq with the
+//! item converted once per item.
+
+mod fast;
+
+use crate::blueprint::{Blueprint, BlueprintSet};
+use crate::config::model::{
+    Expr, MappingValue, PortAppConfig, ResourceConfig, SearchQuery, SearchRule,
+};
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::jq::{self, Program};
+use crate::model::Entity;
+use fast::{Cow, Fast};
+use jaq_json::Val;
+use serde_json::{Map, Value};
+use std::cell::OnceCell;
+
+pub use crate::jq::JqOptions;
+
+/// How bad a [`Problem`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The item produced no entity (skipped or failed).
+    Error,
+    /// A field became null; the entity was still produced.
+    Warning,
+}
+
+/// Something that went wrong while mapping one item.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Problem {
+    /// The mapping field, dotted: `identifier`, `properties.email`, `relations.groups`,
+    /// `selector.query`, `itemsToParse`, ...
+    pub field: String,
+    /// What went wrong, lowercase.
+    pub message: String,
+    /// Whether the item was lost or only a field.
+    pub severity: Severity,
+}
+
+/// One mapped entity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MappedEntity {
+    /// The entity.
+    pub entity: Entity,
+    /// Whether the selector accepted the item (always true from [`CompiledResource::map_item`]).
+    pub passed_selector: bool,
+}
+
+/// The result of mapping one item: zero or more entities (more with `itemsToParse`) and problems.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ItemMapping {
+    /// The entities, in order.
+    pub entities: Vec<MappedEntity>,
+    /// Everything that went wrong.
+    pub problems: Vec<Problem>,
+}
+
+/// A port-app-config with every expression compiled.
+#[derive(Debug, Clone)]
+pub struct CompiledConfig {
+    /// The file the config came from.
+    pub file: String,
+    /// `deleteDependentEntities`.
+    pub delete_dependent_entities: bool,
+    /// `createMissingRelatedEntities`.
+    pub create_missing_related_entities: bool,
+    /// `enableMergeEntity`.
+    pub enable_merge_entity: bool,
+    /// `entityDeletionThreshold`.
+    pub entity_deletion_threshold: f64,
+    /// The resources, in processing order.
+    pub resources: Vec<CompiledResource>,
+}
+
+/// One compiled expression: the jaq program, plus a native form when there is one.
+#[derive(Debug, Clone)]
+struct CExpr {
+    prog: Program,
+    fast: Option<Fast>,
+}
+
+/// How outputs of an expression become one field value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Collect {
+    /// First output; none or error → null + warning.
+    First,
+    /// All outputs as an array (a single array output is taken as is; nulls dropped).
+    Many,
+    /// First output; more than one → first + warning.
+    Single,
+    /// Blueprint unknown: 0 → null, 1 → it, n → array.
+    Auto,
+}
+
+#[derive(Debug, Clone)]
+enum CValue {
+    Jq(CExpr),
+    Search(CSearch),
+}
+
+#[derive(Debug, Clone)]
+struct CSearch {
+    combinator: CExpr,
+    rules: Vec<CRule>,
+}
+
+#[derive(Debug, Clone)]
+enum CRule {
+    Rule { property: CExpr, operator: CExpr, value: CExpr },
+    Query(CSearch),
+}
+
+/// A compiled `resources[]` entry.
+#[derive(Debug, Clone)]
+pub struct CompiledResource {
+    config: ResourceConfig,
+    selector: CExpr,
+    items_to_parse: Option<(CExpr, Option<Vec<fast::Seg>>)>,
+    identifier: CValue,
+    title: Option<CExpr>,
+    blueprint: CExpr,
+    /// The blueprint when the mapping names it literally.
+    literal_blueprint: Option<(String, Option<Blueprint>)>,
+    blueprints: BlueprintSet,
+    team: Option<CValue>,
+    icon: Option<CExpr>,
+    properties: Vec<(String, String, CExpr)>,
+    relations: Vec<(String, String, CValue)>,
+}
+
+struct Compiler<'a> {
+    file: &'a str,
+    opts: &'a JqOptions,
+    diags: Vec<Diagnostic>,
+}
+
+impl Compiler<'_> {
+    fn expr(&mut self, e: &Expr) -> Option<CExpr> {
+        match Program::compile(&e.source, self.opts) {
+            Ok(prog) => {
+                let fast = fast::parse(&jq::single_quotes(&e.source));
+                Some(CExpr { prog, fast })
+            }
+            Err(err) => {
+                let mut at = e.at;
+                if let (Some(line), Some(col)) = (err.line, err.col) {
+                    // Point into the expression when it sits on one line of the file.
+                    if line == 1 {
+                        at.col += col - 1;
+                    }
+                }
+                self.diags.push(Diagnostic {
+                    file: self.file.to_owned(),
+                    at,
+                    path: e.path.clone(),
+                    message: format!("jq expression does not compile: {}", err.message),
+                });
+                None
+            }
+        }
+    }
+
+    fn value(&mut self, v: &MappingValue) -> Option<CValue> {
+        match v {
+            MappingValue::Jq(e) => self.expr(e).map(CValue::Jq),
+            MappingValue::Search(q) => self.search(q).map(CValue::Search),
+        }
+    }
+
+    fn search(&mut self, q: &SearchQuery) -> Option<CSearch> {
+        let combinator = self.expr(&q.combinator);
+        let mut rules = Vec::new();
+        let mut ok = true;
+        for r in &q.rules {
+            match r {
+                SearchRule::Rule { property, operator, value } => {
+                    let (p, o, v) = (self.expr(property), self.expr(operator), self.expr(value));
+                    match (p, o, v) {
+                        (Some(property), Some(operator), Some(value)) => {
+                            rules.push(CRule::Rule { property, operator, value })
+                        }
+                        _ => ok = false,
+                    }
+                }
+                SearchRule::Query(q) => match self.search(q) {
+                    Some(s) => rules.push(CRule::Query(s)),
+                    None => ok = false,
+                },
+            }
+        }
+        Some(CSearch { combinator: combinator?, rules }).filter(|_| ok)
+    }
+
+    fn resource(
+        &mut self,
+        r: &ResourceConfig,
+        blueprints: &BlueprintSet,
+    ) -> Option<CompiledResource> {
+        let m = &r.port.mappings;
+        let selector = self.expr(&r.selector.query);
+        let items_to_parse = r.port.items_to_parse.as_ref().map(|e| {
+            let compiled = self.expr(e);
+            (compiled, deletion_path(&e.source))
+        });
+        let identifier = self.value(&m.identifier);
+        let title = m.title.as_ref().map(|e| self.expr(e));
+        let blueprint = self.expr(&m.blueprint);
+        let team = m.team.as_ref().map(|v| self.value(v));
+        let icon = m.icon.as_ref().map(|e| self.expr(e));
+        let properties: Vec<_> =
+            m.properties.iter().map(|(k, e)| (k.clone(), self.expr(e))).collect();
+        let relations: Vec<_> =
+            m.relations.iter().map(|(k, v)| (k.clone(), self.value(v))).collect();
+
+        let blueprint = blueprint?;
+        let literal_blueprint = match blueprint.fast.as_ref().and_then(Fast::literal) {
+            Some(Value::String(id)) => Some((id.clone(), blueprints.get(id).cloned())),
+            _ => None,
+        };
+        Some(CompiledResource {
+            config: r.clone(),
+            selector: selector?,
+            items_to_parse: match items_to_parse {
+                Some((Some(e), path)) => Some((e, path)),
+                Some((None, _)) => return None,
+                None => None,
+            },
+            identifier: identifier?,
+            title: present(title)?,
+            blueprint,
+            literal_blueprint,
+            blueprints: blueprints.clone(),
+            team: present(team)?,
+            icon: present(icon)?,
+            properties: properties
+                .into_iter()
+                .map(|(k, e)| e.map(|e| (format!("properties.{k}"), k, e)))
+                .collect::<Option<_>>()?,
+            relations: relations
+                .into_iter()
+                .map(|(k, v)| v.map(|v| (format!("relations.{k}"), k, v)))
+                .collect::<Option<_>>()?,
+        })
+    }
+}
+
+/// An optional field: unmapped is fine, mapped-but-failed-to-compile is not.
+fn present<T>(x: Option<Option<T>>) -> Option<Option<T>> {
+    match x {
+        None => Some(None),
+        Some(v) => v.map(Some),
+    }
+}
+
+/// The source path `itemsToParse` reads, when it is a plain path (first pipe segment).
+fn deletion_path(source: &str) -> Option<Vec<fast::Seg>> {
+    let src = jq::single_quotes(source);
+    let head = src.split('|').next()?.trim();
+    let f = fast::parse(head)?;
+    f.plain_path().map(|segs| segs.into_iter().cloned().collect())
+}
+
+/// Compile every expression of `config`; every compile error is reported, with its location.
+pub fn compile(
+    config: &PortAppConfig,
+    blueprints: &BlueprintSet,
+    opts: &JqOptions,
+) -> Result<CompiledConfig, Diagnostics> {
+    let mut c = Compiler { file: &config.file, opts, diags: Vec::new() };
+    let resources: Vec<_> = config.resources.iter().map(|r| c.resource(r, blueprints)).collect();
+    if !c.diags.is_empty() {
+        return Err(Diagnostics(c.diags));
+    }
+    Ok(CompiledConfig {
+        file: config.file.clone(),
+        delete_dependent_entities: config.delete_dependent_entities,
+        create_missing_related_entities: config.create_missing_related_entities,
+        enable_merge_entity: config.enable_merge_entity,
+        entity_deletion_threshold: config.entity_deletion_threshold,
+        resources: resources.into_iter().flatten().collect(),
+    })
+}
+
+/// Per-item evaluation state: the item and, lazily, its jaq form (converted at most once).
+struct Item<'a> {
+    value: &'a Value,
+    val: OnceCell<Result<Val, jq::EvalError>>,
+}
+
+impl<'a> Item<'a> {
+    fn new(value: &'a Value) -> Self {
+        Self { value, val: OnceCell::new() }
+    }
+
+    fn val(&self) -> Result<Val, jq::EvalError> {
+        self.val.get_or_init(|| jq::to_val(self.value)).clone()
+    }
+}
+
+/// Outputs of one expression, borrowed from the item where possible.
+enum Outs<'a> {
+    Fast(Vec<Cow<'a>>),
+    Jq(Vec<Value>),
+}
+
+impl CExpr {
+    /// Every output (`limit_one`: stop after the first).
+    fn eval<'a>(&'a self, item: &Item<'a>, limit_one: bool) -> Result<Outs<'a>, String> {
+        if let Some(f) = &self.fast {
+            let mut out = Vec::with_capacity(1);
+            f.eval(item.value, &mut out).map_err(|e| e.0)?;
+            return Ok(Outs::Fast(out));
+        }
+        let input = item.val().map_err(|e| e.message)?;
+        let vals = if limit_one {
+            self.prog.first_val(input).map(|o| o.into_iter().collect())
+        } else {
+            self.prog.all_val(input)
+        }
+        .map_err(|e| e.message)?;
+        vals.iter()
+            .map(jq::from_val)
+            .collect::<Result<Vec<_>, _>>()
+            .map(Outs::Jq)
+            .map_err(|e| e.message)
+    }
+
+    /// The first output, or an error message (no output is an error here).
+    fn first(&self, item: &Item<'_>) -> Result<Value, String> {
+        match self.eval(item, true)? {
+            Outs::Fast(v) => v.into_iter().next().map(Cow::into_owned),
+            Outs::Jq(v) => v.into_iter().next(),
+        }
+        .ok_or_else(|| "the expression yielded no output".to_owned())
+    }
+
+    fn all(&self, item: &Item<'_>) -> Result<Vec<Value>, String> {
+        Ok(match self.eval(item, false)? {
+            Outs::Fast(v) => v.into_iter().map(Cow::into_owned).collect(),
+            Outs::Jq(v) => v,
+        })
+    }
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+struct Out {
+    problems: Vec<Problem>,
+}
+
+impl Out {
+    fn warn(&mut self, field: &str, message: String) {
+        self.problems.push(Problem {
+            field: field.to_owned(),
+            message,
+            severity: Severity::Warning,
+        });
+    }
+
+    fn error(&mut self, field: &str, message: String) {
+        self.problems.push(Problem { field: field.to_owned(), message, severity: Severity::Error });
+    }
+
+    /// A leaf: first output, null (with a warning) on error or no output.
+    fn leaf(&mut self, field: &str, e: &CExpr, item: &Item<'_>) -> Value {
+        match e.first(item) {
+            Ok(v) => v,
+            Err(msg) => {
+                self.warn(field, msg);
+                Value::Null
+            }
+        }
+    }
+
+    fn collect(&mut self, field: &str, e: &CExpr, item: &Item<'_>, how: Collect) -> Value {
+        if how == Collect::First {
+            return self.leaf(field, e, item);
+        }
+        let outs = match e.all(item) {
+            Ok(v) => v,
+            Err(msg) => {
+                self.warn(field, msg);
+                return Value::Null;
+            }
+        };
+        match how {
+            Collect::Many => {
+                let mut outs: Vec<Value> = outs.into_iter().filter(|v| !v.is_null()).collect();
+                if outs.len() == 1 && outs[0].is_array() {
+                    return outs.pop().unwrap_or(Value::Null);
+                }
+                Value::Array(outs)
+            }
+            Collect::Single => {
+                let n = outs.len();
+                let mut it = outs.into_iter();
+                match it.next() {
+                    None => {
+                        self.warn(field, "the expression yielded no output".into());
+                        Value::Null
+                    }
+                    Some(v) => {
+                        if n > 1 {
+                            self.warn(
+                                field,
+                                format!("{n} outputs for a single relation; kept the first"),
+                            );
+                        }
+                        v
+                    }
+                }
+            }
+            Collect::Auto | Collect::First => match outs.len() {
+                0 => Value::Null,
+                1 => outs.into_iter().next().unwrap_or(Value::Null),
+                _ => Value::Array(outs),
+            },
+        }
+    }
+
+    fn search(&mut self, field: &str, q: &CSearch, item: &Item<'_>) -> Value {
+        let mut obj = Map::new();
+        obj.insert(
+            "combinator".into(),
+            self.leaf(&format!("{field}.combinator"), &q.combinator, item),
+        );
+        let rules = q
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| match r {
+                CRule::Rule { property, operator, value } => {
+                    let f = format!("{field}.rules[{i}]");
+                    let mut rule = Map::new();
+                    rule.insert(
+                        "property".into(),
+                        self.leaf(&format!("{f}.property"), property, item),
+                    );
+                    rule.insert(
+                        "operator".into(),
+                        self.leaf(&format!("{f}.operator"), operator, item),
+                    );
+                    rule.insert("value".into(), self.leaf(&format!("{f}.value"), value, item));
+                    Value::Object(rule)
+                }
+                CRule::Query(q) => self.search(&format!("{field}.rules[{i}]"), q, item),
+            })
+            .collect();
+        obj.insert("rules".into(), Value::Array(rules));
+        Value::Object(obj)
+    }
+
+    /// identifier / blueprint: a non-empty string (numbers are stringified).
+    fn key_string(&mut self, field: &str, v: Value) -> Option<String> {
+        match v {
+            Value::String(s) if !s.is_empty() => Some(s),
+            Value::String(_) => {
+                self.error(field, format!("{field} is empty; item skipped"));
+                None
+            }
+            Value::Number(n) => {
+                let mut s = String::new();
+                match n.as_i64() {
+                    Some(i) => s = i.to_string(),
+                    None => jq::value::fmt_f64(&mut s, n.as_f64().unwrap_or(f64::NAN)),
+                }
+                Some(s)
+            }
+            other => {
+                self.error(
+                    field,
+                    format!("{field} must be a string, got {}; item skipped", type_name(&other)),
+                );
+                None
+            }
+        }
+    }
+}
+
+fn many_for(blueprint: Option<&Blueprint>, relation: &str) -> Collect {
+    match blueprint {
+        None => Collect::Auto,
+        Some(b) => match b.relations.get(relation) {
+            Some(r) if r.many => Collect::Many,
+            Some(_) => Collect::Single,
+            None => Collect::Auto,
+        },
+    }
+}
+
+fn property_collect(blueprint: Option<&Blueprint>, property: &str) -> Collect {
+    let is_array = blueprint
+        .and_then(|b| b.schema.properties.get(property))
+        .is_some_and(|p| p.ty.as_deref() == Some("array"));
+    if is_array { Collect::Many } else { Collect::First }
+}
+
+impl CompiledResource {
+    /// The kind (`okta-user`, `okta-group`).
+    pub fn kind(&self) -> &str {
+        &self.config.kind
+    }
+
+    /// The resource config this was compiled from.
+    pub fn config(&self) -> &ResourceConfig {
+        &self.config
+    }
+
+    /// Map one item for a resync: entities rejected by the selector are left out.
+    pub fn map_item(&self, item: &Value) -> ItemMapping {
+        self.map(item, false)
+    }
+
+    /// Map one item for a live event: entities rejected by the selector are returned too, with
+    /// `passed_selector = false`.
+    pub fn map_item_all(&self, item: &Value) -> ItemMapping {
+        self.map(item, true)
+    }
+
+    fn map(&self, item: &Value, parse_all: bool) -> ItemMapping {
+        let mut result = ItemMapping::default();
+        match &self.items_to_parse {
+            None => self.map_one(item, parse_all, &mut result),
+            Some((expr, path)) => {
+                let it = Item::new(item);
+                let mut out = Out { problems: Vec::new() };
+                let arr = match expr.first(&it) {
+                    Ok(Value::Array(a)) => Some(a),
+                    Ok(other) => {
+                        out.error(
+                            "itemsToParse",
+                            format!("itemsToParse must yield an array, got {}", type_name(&other)),
+                        );
+                        None
+                    }
+                    Err(msg) => {
+                        out.error("itemsToParse", msg);
+                        None
+                    }
+                };
+                result.problems.append(&mut out.problems);
+                let Some(arr) = arr else { return result };
+                let Value::Object(obj) = item else {
+                    result.problems.push(Problem {
+                        field: "itemsToParse".into(),
+                        message: format!(
+                            "itemsToParse needs an object item, got {}",
+                            type_name(item)
+                        ),
+                        severity: Severity::Error,
+                    });
+                    return result;
+                };
+                let mut base = obj.clone();
+                if self.config.port.items_to_parse_top_level_transform {
+                    if let Some(path) = path {
+                        delete_path(&mut base, path);
+                    }
+                }
+                let name = &self.config.port.items_to_parse_name;
+                for element in arr {
+                    let mut copy = base.clone();
+                    copy.insert(name.clone(), element);
+                    self.map_one(&Value::Object(copy), parse_all, &mut result);
+                }
+            }
+        }
+        result
+    }
+
+    fn map_one(&self, value: &Value, parse_all: bool, result: &mut ItemMapping) {
+        let item = Item::new(value);
+        let mut out = Out { problems: Vec::new() };
+        let entity = self.entity(&item, parse_all, &mut out);
+        result.problems.append(&mut out.problems);
+        if let Some(e) = entity {
+            result.entities.push(e);
+        }
+    }
+
+    fn entity(&self, item: &Item<'_>, parse_all: bool, out: &mut Out) -> Option<MappedEntity> {
+        let passed = match self.selector.first(item) {
+            Ok(Value::Bool(b)) => b,
+            Ok(other) => {
+                out.error(
+                    "selector.query",
+                    format!("selector must yield a boolean, got {}", type_name(&other)),
+                );
+                return None;
+            }
+            Err(msg) => {
+                out.error("selector.query", msg);
+                return None;
+            }
+        };
+        if !passed && !parse_all {
+            return None;
+        }
+
+        let identifier = match &self.identifier {
+            CValue::Jq(e) => {
+                let v = out.leaf("identifier", e, item);
+                if v.is_null() {
+                    out.error("identifier", "identifier is null; item skipped".into());
+                    return None;
+                }
+                out.key_string("identifier", v)?
+            }
+            CValue::Search(_) => {
+                out.error("identifier", "search-query identifiers are not supported yet".into());
+                return None;
+            }
+        };
+        let (blueprint_id, bp_owned);
+        let blueprint: Option<&Blueprint> = match &self.literal_blueprint {
+            Some((id, bp)) => {
+                blueprint_id = id.clone();
+                bp.as_ref()
+            }
+            None => {
+                let v = out.leaf("blueprint", &self.blueprint, item);
+                if v.is_null() {
+                    out.error("blueprint", "blueprint is null; item skipped".into());
+                    return None;
+                }
+                blueprint_id = out.key_string("blueprint", v)?;
+                bp_owned = self.blueprints.get(&blueprint_id);
+                bp_owned
+            }
+        };
+
+        let title = self.title.as_ref().map(|e| out.leaf("title", e, item));
+        let icon = self.icon.as_ref().map(|e| match out.leaf("icon", e, item) {
+            v @ (Value::String(_) | Value::Null) => v,
+            other => {
+                out.warn(
+                    "icon",
+                    format!("icon must be a string, got {}; set to null", type_name(&other)),
+                );
+                Value::Null
+            }
+        });
+        let team = self.team.as_ref().map(|t| match t {
+            CValue::Jq(e) => match out.leaf("team", e, item) {
+                v @ (Value::String(_) | Value::Null) => v,
+                Value::Array(a) if a.iter().all(Value::is_string) => Value::Array(a),
+                other => {
+                    out.warn(
+                        "team",
+                        format!(
+                            "team must be a string or an array of strings, got {}; set to null",
+                            type_name(&other)
+                        ),
+                    );
+                    Value::Null
+                }
+            },
+            CValue::Search(q) => out.search("team", q, item),
+        });
+        let mut properties = Map::with_capacity(self.properties.len());
+        for (field, name, e) in &self.properties {
+            let how = property_collect(blueprint, name);
+            properties.insert(name.clone(), out.collect(field, e, item, how));
+        }
+        let mut relations = Map::with_capacity(self.relations.len());
+        for (field, name, v) in &self.relations {
+            let value = match v {
+                CValue::Jq(e) => out.collect(field, e, item, many_for(blueprint, name)),
+                CValue::Search(q) => out.search(field, q, item),
+            };
+            relations.insert(name.clone(), value);
+        }
+        Some(MappedEntity {
+            entity: Entity {
+                identifier,
+                title,
+                blueprint: blueprint_id,
+                team,
+                icon,
+                properties,
+                relations,
+            },
+            passed_selector: passed,
+        })
+    }
+}
+
+/// Remove a plain path from an object (missing steps leave it unchanged).
+fn delete_path(obj: &mut Map<String, Value>, path: &[fast::Seg]) {
+    let Some((last, init)) = path.split_last() else { return };
+    let mut cur: &mut Value = match init.first() {
+        None => {
+            if let fast::Seg::Key(k) = last {
+                obj.shift_remove(k);
+            }
+            return;
+        }
+        Some(fast::Seg::Key(k)) => match obj.get_mut(k) {
+            Some(v) => v,
+            None => return,
+        },
+        Some(_) => return,
+    };
+    for seg in &init[1..] {
+        cur = match (seg, cur) {
+            (fast::Seg::Key(k), Value::Object(o)) => match o.get_mut(k) {
+                Some(v) => v,
+                None => return,
+            },
+            (fast::Seg::Index(i), Value::Array(a)) => {
+                let idx = if *i < 0 { a.len() as i64 + i } else { *i };
+                match usize::try_from(idx).ok().and_then(|i| a.get_mut(i)) {
+                    Some(v) => v,
+                    None => return,
+                }
+            }
+            _ => return,
+        };
+    }
+    match (last, cur) {
+        (fast::Seg::Key(k), Value::Object(o)) => {
+            o.shift_remove(k);
+        }
+        (fast::Seg::Index(i), Value::Array(a)) => {
+            let idx = if *i < 0 { a.len() as i64 + i } else { *i };
+            if let Some(i) = usize::try_from(idx).ok().filter(|i| *i < a.len()) {
+                a.remove(i);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests;

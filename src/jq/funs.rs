@@ -1,0 +1,254 @@
+//! Native filters of the compatibility layer (see `prelude.jq` for how they are bound).
+
+use super::value;
+use jaq_core::box_iter::box_once;
+use jaq_core::native::{Fun, bome, run, v};
+use jaq_core::{DataT, Error, Exn};
+use jaq_json::{Num, Val};
+
+fn s(v: String) -> Val {
+    Val::from(v)
+}
+
+fn type_name(v: &Val) -> &'static str {
+    match v {
+        Val::Null => "null",
+        Val::Bool(_) => "boolean",
+        Val::Num(_) => "number",
+        Val::TStr(_) | Val::BStr(_) => "string",
+        Val::Arr(_) => "array",
+        Val::Obj(_) => "object",
+    }
+}
+
+/// jq's `type (value)` rendering used in error messages, truncated like jq.
+fn describe(v: &Val) -> String {
+    let mut text = String::new();
+    value::write_json(&mut text, v, 0);
+    if text.len() > 11 {
+        let mut cut = 10;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push_str("...");
+    }
+    format!("{} ({text})", type_name(v))
+}
+
+fn err(msg: String) -> Error<Val> {
+    Error::new(Val::from(msg))
+}
+
+/// `tonumber` with jq 1.8's strictness: no whitespace, one number, nothing else.
+pub(super) fn tonumber(v: Val) -> Result<Val, Error<Val>> {
+    let text = match &v {
+        Val::Num(_) => return Ok(v),
+        Val::TStr(b) | Val::BStr(b) => String::from_utf8_lossy(b).into_owned(),
+        _ => return Err(err(format!("{} cannot be parsed as a number", describe(&v)))),
+    };
+    parse_number(&text).ok_or_else(|| err(format!("{} cannot be parsed as a number", describe(&v))))
+}
+
+fn parse_number(t: &str) -> Option<Val> {
+    let b = t.as_bytes();
+    let mut i = 0;
+    if i < b.len() && (b[i] == b'-' || b[i] == b'+') {
+        i += 1;
+    }
+    let int_start = i;
+    while i < b.len() && b[i].is_ascii_digit() {
+        i += 1;
+    }
+    let mut digits = i - int_start;
+    let mut integral = true;
+    if i < b.len() && b[i] == b'.' {
+        integral = false;
+        i += 1;
+        let frac_start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        digits += i - frac_start;
+    }
+    if digits == 0 {
+        return None;
+    }
+    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
+        integral = false;
+        i += 1;
+        if i < b.len() && (b[i] == b'-' || b[i] == b'+') {
+            i += 1;
+        }
+        let exp_start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == exp_start {
+            return None;
+        }
+    }
+    if i != b.len() {
+        return None;
+    }
+    if integral {
+        if let Ok(n) = t.trim_start_matches('+').parse::<isize>() {
+            return Some(Val::Num(Num::Int(n)));
+        }
+    }
+    t.trim_start_matches('+').parse::<f64>().ok().map(|f| Val::Num(Num::Float(f)))
+}
+
+fn csv_tsv(v: &Val, csv: bool) -> Result<Val, Error<Val>> {
+    let name = if csv { "csv" } else { "tsv" };
+    let Val::Arr(a) = v else {
+        return Err(err(format!(
+            "{} cannot be {name}-formatted, only an array can be",
+            describe(v)
+        )));
+    };
+    let mut out = String::new();
+    for (i, x) in a.iter().enumerate() {
+        if i > 0 {
+            out.push(if csv { ',' } else { '\t' });
+        }
+        match x {
+            Val::Null => {}
+            Val::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Val::Num(_) => value::fmt_num(&mut out, x),
+            Val::TStr(b) | Val::BStr(b) => {
+                let text = String::from_utf8_lossy(b);
+                if csv {
+                    out.push('"');
+                    out.push_str(&text.replace('"', "\"\""));
+                    out.push('"');
+                } else {
+                    for c in text.chars() {
+                        match c {
+                            '\\' => out.push_str("\\\\"),
+                            '\t' => out.push_str("\\t"),
+                            '\n' => out.push_str("\\n"),
+                            '\r' => out.push_str("\\r"),
+                            c => out.push(c),
+                        }
+                    }
+                }
+            }
+            _ => return Err(err(format!("{} is not valid in a {name} row", describe(x)))),
+        }
+    }
+    Ok(s(out))
+}
+
+fn base64_decode(v: &Val) -> Result<Val, Error<Val>> {
+    let (Val::TStr(b) | Val::BStr(b)) = v else {
+        return Err(err(format!("{} cannot be decoded from base64", describe(v))));
+    };
+    let mut out = Vec::with_capacity(b.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    let mut n = 0usize;
+    for &c in b.iter() {
+        let d = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b'=' => break,
+            _ => return Err(err(format!("{} is not valid base64 data", describe(v)))),
+        };
+        n += 1;
+        acc = (acc << 6) | u32::from(d);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    if n % 4 == 1 {
+        return Err(err(format!("{} trailing base64 byte found", describe(v))));
+    }
+    Ok(s(String::from_utf8_lossy(&out).into_owned()))
+}
+
+/// Delete one path, keeping the order of the remaining object keys.
+fn delpath(v: Val, path: &[Val]) -> Result<Val, Error<Val>> {
+    let Some((first, rest)) = path.split_first() else {
+        return Ok(Val::Null);
+    };
+    match (v, first) {
+        (Val::Null, _) => Ok(Val::Null),
+        (Val::Obj(mut o), k @ (Val::TStr(_) | Val::BStr(_))) => {
+            let map = jaq_json::Rc::make_mut(&mut o);
+            if rest.is_empty() {
+                map.shift_remove(k);
+            } else if let Some(child) = map.get_mut(k) {
+                let taken = std::mem::take(child);
+                *child = delpath(taken, rest)?;
+            }
+            Ok(Val::Obj(o))
+        }
+        (Val::Arr(mut a), Val::Num(n)) => {
+            let len = a.len() as isize;
+            let Some(i) = jaq_std::ValT::as_f64(&Val::Num(n.clone())).map(|f| f.floor() as isize)
+            else {
+                return Ok(Val::Arr(a));
+            };
+            let i = if i < 0 { i + len } else { i };
+            if i < 0 {
+                return Err(err("Out of bounds negative array index".into()));
+            }
+            if i >= len {
+                return Ok(Val::Arr(a));
+            }
+            let vec = jaq_json::Rc::make_mut(&mut a);
+            if rest.is_empty() {
+                vec.remove(i as usize);
+            } else {
+                let taken = std::mem::take(&mut vec[i as usize]);
+                vec[i as usize] = delpath(taken, rest)?;
+            }
+            Ok(Val::Arr(a))
+        }
+        (v, k) => {
+            Err(err(format!("Cannot delete field at index {} of {}", describe(k), type_name(&v))))
+        }
+    }
+}
+
+fn to_valx<'a>(r: Result<Val, Error<Val>>) -> jaq_core::ValXs<'a, Val> {
+    bome(r)
+}
+
+/// Every native filter of the compatibility layer.
+pub(super) fn funs<D: for<'a> DataT<V<'a> = Val>>() -> impl Iterator<Item = Fun<D>> {
+    base().into_vec().into_iter().map(run)
+}
+
+fn base<D: for<'a> DataT<V<'a> = Val>>() -> Box<[jaq_core::native::Filter<jaq_core::RunPtr<D>>]> {
+    Box::new([
+        ("_jq_tostring", v(0), |cv| to_valx(Ok(s(value::to_string(&cv.1))))),
+        ("@jqtext", v(0), |cv| to_valx(Ok(s(value::to_string(&cv.1))))),
+        ("_jq_tojson", v(0), |cv| {
+            let mut out = String::new();
+            value::write_json(&mut out, &cv.1, 0);
+            to_valx(Ok(s(out)))
+        }),
+        ("_jq_tonumber", v(0), |cv| to_valx(tonumber(cv.1))),
+        ("@csv", v(0), |cv| to_valx(csv_tsv(&cv.1, true))),
+        ("@tsv", v(0), |cv| to_valx(csv_tsv(&cv.1, false))),
+        ("_jq_base64d", v(0), |cv| to_valx(base64_decode(&cv.1))),
+        ("_jq_delpath", v(1), |mut cv| {
+            let path = cv.0.pop_var();
+            let r = match path {
+                Val::Arr(p) => delpath(cv.1, &p),
+                other => Err(err(format!(
+                    "Path must be specified as an array, not {}",
+                    type_name(&other)
+                ))),
+            };
+            box_once(r.map_err(Exn::from))
+        }),
+    ])
+}

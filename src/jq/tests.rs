@@ -1,0 +1,202 @@
+//! Unit tests: expected values follow jq 1.8.2 (manual and jq-engines.md).
+
+use super::*;
+use serde_json::json;
+
+fn all(prog: &str, input: Value) -> Result<Vec<Value>, String> {
+    let p = Program::compile(prog, &JqOptions::default()).map_err(|e| format!("compile: {e}"))?;
+    p.all(&input).map_err(|e| e.message)
+}
+
+fn one(prog: &str, input: Value) -> Value {
+    let outs = all(prog, input).unwrap_or_else(|e| panic!("{prog}: {e}"));
+    assert_eq!(outs.len(), 1, "{prog}: {outs:?}");
+    outs.into_iter().next().unwrap()
+}
+
+fn fails(prog: &str, input: Value) -> String {
+    match all(prog, input) {
+        Err(e) => e,
+        Ok(v) => panic!("{prog}: expected an error, got {v:?}"),
+    }
+}
+
+#[test]
+fn prelude_parses() {
+    assert!(prelude_defs().is_ok());
+}
+
+#[test]
+fn smoke() {
+    assert_eq!(one(".a", json!({"a": 1})), json!(1));
+}
+
+/// (program, input, expected outputs as a JSON array)
+const CASES: &[(&str, &str, &str)] = &[
+    // paths, alternatives, optional
+    (".a.b", r#"{"a":{"b":2}}"#, "[2]"),
+    (".a.b", "null", "[null]"),
+    (".a?", "1", "[]"),
+    (".[0]", "[1,2]", "[1]"),
+    (".[-1]", "[1,2]", "[2]"),
+    (".a // \"d\"", r#"{"a":false}"#, r#"["d"]"#),
+    ("(.a | error) // 1", r#"{"a":"x"}"#, "[1]"),
+    (".a[]?", r#"{"a":5}"#, "[]"),
+    (".a[]?.id", r#"{"a":[{"id":1},{"id":2}]}"#, "[1,2]"),
+    ("[.[] | select(. > 1)]", "[1,2,3]", "[[2,3]]"),
+    // strings
+    (r#".a + " " + .b"#, r#"{"a":null,"b":"x"}"#, r#"[" x"]"#),
+    ("null + \"x\"", "null", r#"["x"]"#),
+    (r#""\(10/2)""#, "null", r#"["5"]"#),
+    (r#""a\(1.5)b\(null)\(true)\([1,{"x":2}])""#, "null", r#"["a1.5bnulltrue[1,{\"x\":2}]"]"#),
+    ("10/2 | tostring", "null", r#"["5"]"#),
+    ("[1, 1.5, \"s\", null, {\"a\":[]}] | map(tostring)", "null", r#"[["1","1.5","s","null","{\"a\":[]}"]]"#),
+    ("{\"a\": (3/2)} | tojson", "null", r#"["{\"a\":1.5}"]"#),
+    ("1e1000 | tojson", "null", r#"["1.7976931348623157e+308"]"#),
+    ("\"a,b,c\" | split(\",\")", "null", r#"[["a","b","c"]]"#),
+    ("\"\" | split(\",\")", "null", "[[]]"),
+    ("\"a1b22c\" | [splits(\"[0-9]+\")]", "null", r#"[["a","b","c"]]"#),
+    (r#"["a",null,1,true] | join("-")"#, "null", r#"["a--1-true"]"#),
+    ("[] | join(\",\")", "null", r#"[""]"#),
+    ("[.firstName, .displayName, .lastName] | join(\" \")", r#"{"firstName":"Isaac","lastName":"Brock"}"#, r#"["Isaac  Brock"]"#),
+    ("\"AbC\" | ascii_downcase, ascii_upcase", "null", r#"["abc","ABC"]"#),
+    ("\"foobar\" | ltrimstr(\"foo\"), rtrimstr(\"bar\"), ltrimstr(\"x\")", "null", r#"["bar","foo","foobar"]"#),
+    ("\"xax\" | trimstr(\"x\")", "null", r#"["a"]"#),
+    ("\"foobar\" | startswith(\"foo\"), endswith(\"foo\")", "null", "[true,false]"),
+    ("\"abc\" * 2", "null", r#"["abcabc"]"#),
+    ("\"a,b\" / \",\"", "null", r#"[["a","b"]]"#),
+    ("\"42\" | tonumber", "null", "[42]"),
+    ("\"4.5\" | tonumber", "null", "[4.5]"),
+    ("\"1e3\" | tonumber", "null", "[1000]"),
+    ("[\" 4\", \"1 2\", \"\", \"abc\", \"0x10\"] | map(try tonumber catch \"E\")", "null", r#"[["E","E","E","E","E"]]"#),
+    ("\"[1,{\\\"a\\\":2}]\" | fromjson", "null", r#"[[1,{"a":2}]]"#),
+    // regex
+    ("\"test 123\" | test(\"\\\\d+\")", "null", "[true]"),
+    ("\"ABC\" | test(\"abc\"; \"i\")", "null", "[true]"),
+    ("\"ABC\" | test([\"abc\", \"i\"])", "null", "[true]"),
+    ("\"ABC\" | test(\"abc\"; null)", "null", "[false]"),
+    ("\"foo bar\" | match(\"o+\") | [.offset, .length, .string]", "null", r#"[[1,2,"oo"]]"#),
+    ("\"xyzzy-14\" | capture(\"(?<a>[a-z]+)-(?<n>[0-9]+)\")", "null", r#"[{"a":"xyzzy","n":"14"}]"#),
+    ("\"abAB\" | [scan(\"[ab]\")]", "null", r#"[["a","b"]]"#),
+    ("\"a-b-c\" | sub(\"-\"; \"+\")", "null", r#"["a+b-c"]"#),
+    ("\"a-b-c\" | gsub(\"-\"; \"+\")", "null", r#"["a+b+c"]"#),
+    ("\"ab12\" | gsub(\"(?<d>[0-9])\"; \"<\\(.d)>\")", "null", r#"["ab<1><2>"]"#),
+    // objects and arrays
+    ("has(\"a\"), has(\"z\")", r#"{"a":1}"#, "[true,false]"),
+    ("\"a\" | in({\"a\":1})", "null", "[true]"),
+    ("map(. * 2)", "[1,2]", "[[2,4]]"),
+    ("map_values(. + 1)", r#"{"a":1,"b":2}"#, r#"[{"a":2,"b":3}]"#),
+    ("to_entries", r#"{"a":1,"b":2}"#, r#"[[{"key":"a","value":1},{"key":"b","value":2}]]"#),
+    ("from_entries", r#"[{"key":"a","value":1},{"Key":"b","Value":2},{"name":"c","value":3},{"Name":"d","Value":4}]"#, r#"[{"a":1,"b":2,"c":3,"d":4}]"#),
+    ("from_entries", r#"[{"key":"a","value":null,"Value":5}]"#, r#"[{"a":null}]"#),
+    ("[] | from_entries", "null", "[{}]"),
+    ("try from_entries catch \"E\"", r#"[{"key":1,"value":2}]"#, r#"["E"]"#),
+    ("with_entries(.value += 1)", r#"{"a":1}"#, r#"[{"a":2}]"#),
+    ("keys", r#"{"b":1,"a":2}"#, r#"[["a","b"]]"#),
+    ("[length, (\"héllo\" | length), (null | length), (-5 | length)]", "[1,2]", "[[2,5,0,5]]"),
+    ("first, last", "[1,2,3]", "[1,3]"),
+    ("[first(.[]), limit(2; .[])]", "[1,2,3]", "[[1,1,2]]"),
+    ("any, all", "[true,false]", "[true,false]"),
+    ("unique", "[2,1,2]", "[[1,2]]"),
+    ("sort_by(.a) | map(.a)", r#"[{"a":2},{"a":1}]"#, "[[1,2]]"),
+    ("group_by(.a) | map(length)", r#"[{"a":2},{"a":1},{"a":2}]"#, "[[1,2]]"),
+    ("add", "[1,2,3]", "[6]"),
+    ("add", "[\"a\",\"b\"]", r#"["ab"]"#),
+    ("[] | add", "null", "[null]"),
+    ("[.[] | IN(2, 3)]", "[1,2,3]", "[[false,true,true]]"),
+    ("INDEX(.id)", r#"[{"id":1},{"id":"b"}]"#, r#"[{"1":{"id":1},"b":{"id":"b"}}]"#),
+    ("getpath([\"a\",\"b\"])", r#"{"a":{"b":3}}"#, "[3]"),
+    ("getpath([\"x\",\"y\"])", "{}", "[null]"),
+    ("[paths]", r#"{"a":[1]}"#, r#"[[["a"],["a",0]]]"#),
+    ("del(.a)", r#"{"a":1,"b":2,"c":3}"#, r#"[{"b":2,"c":3}]"#),
+    ("del(.[1, 2])", "[0,1,2,3]", "[[0,3]]"),
+    ("del(.a.b)", r#"{"a":{"b":1,"c":2}}"#, r#"[{"a":{"c":2}}]"#),
+    // control flow
+    ("if . == 1 then \"one\" elif . == 2 then \"two\" else \"many\" end", "2", r#"["two"]"#),
+    ("reduce .[] as $x (0; . + $x)", "[1,2,3]", "[6]"),
+    ("try error(\"x\") catch .", "null", r#"["x"]"#),
+    ("[.[] | (1 / .)?]", "[1]", "[[1]]"),
+    ("\"\\u00e9\" | @base64", "null", r#"["w6k="]"#),
+    ("\"w6k=\" | @base64d", "null", r#"["é"]"#),
+    ("\"cWl4YmF6Cg\" | @base64d", "null", "[\"qixbaz\\n\"]"),
+    ("\"a b&c/é\" | @uri", "null", r#"["a%20b%26c%2F%C3%A9"]"#),
+    ("[1,\"a\\\"b\",null,true] | @csv", "null", r#"["1,\"a\"\"b\",,true"]"#),
+    ("[1,\"a\\tb\",null] | @tsv", "null", r#"["1\ta\\tb\t"]"#),
+    ("[1,2] | @text, @json", "null", r#"["[1,2]","[1,2]"]"#),
+    ("@json \"v=\\(.)\"", r#""x""#, r#"["v=\"x\""]"#),
+    ("now | type", "null", r#"["number"]"#),
+    ("1425599621 | todate", "null", r#"["2015-03-05T23:53:41Z"]"#),
+    ("\"2015-03-05T23:53:41Z\" | fromdate", "null", "[1425599621]"),
+    ("try (\"2015-03-05T23:53:41.000Z\" | fromdate) catch \"E\"", "null", r#"["E"]"#),
+    ("1425599621 | strftime(\"%Y-%m-%d\")", "null", r#"["2015-03-05"]"#),
+    ("\"2015-03-05\" | strptime(\"%Y-%m-%d\") | mktime", "null", "[1425513600]"),
+    ("env | length, ($ENV | length)", "null", "[0,0]"),
+    ("'/'", "null", r#"["/"]"#),
+    (".a + '/' + .b", r#"{"a":"x","b":"y"}"#, r#"["x/y"]"#),
+    ("nan, infinite, -infinite", "null", "[null,1.7976931348623157e308,-1.7976931348623157e308]"),
+    ("3.0", "null", "[3]"),
+];
+
+#[test]
+fn builtins_match_jq_1_8_2() {
+    let mut failures = Vec::new();
+    for (prog, input, expected) in CASES {
+        let input: Value = serde_json::from_str(input).unwrap();
+        let expected: Value = serde_json::from_str(expected).unwrap();
+        match all(prog, input) {
+            Ok(got) if Value::Array(got.clone()) == expected => {}
+            Ok(got) => failures.push(format!("{prog}: expected {expected}, got {}", Value::Array(got))),
+            Err(e) => failures.push(format!("{prog}: expected {expected}, got error {e}")),
+        }
+    }
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn errors_are_errors() {
+    assert!(fails(".a", "1".parse().unwrap()).contains("index"));
+    assert!(fails("{} + 1", Value::Null).len() > 0);
+    assert_eq!(fails("error(\"boom\")", Value::Null), "boom");
+    assert_eq!(fails("error({\"a\":1})", Value::Null), "{\"a\":1} (not a string)");
+    assert!(fails("halt", Value::Null).contains("halt"));
+}
+
+#[test]
+fn compile_errors_name_the_place() {
+    let e = Program::compile(".a | ", &JqOptions::default()).unwrap_err();
+    assert!(e.message.contains("syntax error"), "{e}");
+    let e = Program::compile(".a | nosuchfn(1)", &JqOptions::default()).unwrap_err();
+    assert!(e.message.contains("nosuchfn"), "{e}");
+    assert_eq!(e.offset, Some(5));
+    assert_eq!((e.line, e.col), (Some(1), Some(6)));
+    // Undefined in jq 1.8.2 too.
+    assert!(Program::compile("dateadd(\"seconds\"; 1)", &JqOptions::default()).is_err());
+}
+
+#[test]
+fn env_is_off_by_default_and_on_when_allowed() {
+    // SAFETY-free: reading a variable the test process always has.
+    let p = Program::compile("$ENV.PATH | type", &JqOptions { allow_env: true }).unwrap();
+    assert_eq!(p.first(&Value::Null).unwrap(), Some(json!("string")));
+    let p = Program::compile("env.PATH | type", &JqOptions { allow_env: true }).unwrap();
+    assert_eq!(p.first(&Value::Null).unwrap(), Some(json!("string")));
+    let p = Program::compile("$ENV.PATH, env.PATH", &JqOptions::default()).unwrap();
+    assert_eq!(p.all(&Value::Null).unwrap(), vec![Value::Null, Value::Null]);
+}
+
+#[test]
+fn first_and_all() {
+    let p = Program::compile(".[]", &JqOptions::default()).unwrap();
+    assert_eq!(p.first(&json!([1, 2])).unwrap(), Some(json!(1)));
+    assert_eq!(p.first(&json!([])).unwrap(), None);
+    assert_eq!(p.all(&json!([1, 2])).unwrap(), vec![json!(1), json!(2)]);
+    let p = Program::compile("range(200000)", &JqOptions::default()).unwrap();
+    assert!(p.all(&Value::Null).is_err());
+    assert_eq!(p.first(&Value::Null).unwrap(), Some(json!(0)));
+}
+
+#[test]
+fn programs_are_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Program>();
+}

@@ -1,0 +1,298 @@
+//! Conversions between `serde_json::Value` and jaq's value type, and jq 1.8.2's JSON text.
+//!
+//! Numbers follow jq 1.8.2 as seen through Ocean (jq.py): NaN becomes null, ±infinity becomes
+//! ±`f64::MAX`, and an integral double is an integer. Text output (`tostring`, `tojson`, string
+//! interpolation) prints doubles the way jq's `jvp_dtoa_fmt` does: shortest round-trip digits,
+//! plain notation unless the exponent is below -4 or the number has more than 15 trailing zeros
+//! (`1e+17`-style exponents otherwise, at least two exponent digits).
+
+use jaq_json::{Num, Val};
+use serde_json::{Map, Number, Value};
+
+/// How deep an input or output value may nest before conversion refuses it.
+pub const MAX_DEPTH: usize = 512;
+
+/// The conversion hit [`MAX_DEPTH`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooDeep;
+
+/// Convert a JSON value into a jaq value.
+pub fn to_val(v: &Value) -> Result<Val, TooDeep> {
+    to_val_depth(v, 0)
+}
+
+fn to_val_depth(v: &Value, depth: usize) -> Result<Val, TooDeep> {
+    if depth > MAX_DEPTH {
+        return Err(TooDeep);
+    }
+    Ok(match v {
+        Value::Null => Val::Null,
+        Value::Bool(b) => Val::Bool(*b),
+        Value::Number(n) => num_to_val(n),
+        Value::String(s) => Val::from(s.clone()),
+        Value::Array(a) => {
+            let items =
+                a.iter().map(|x| to_val_depth(x, depth + 1)).collect::<Result<Vec<_>, _>>()?;
+            Val::Arr(items.into())
+        }
+        Value::Object(o) => {
+            let mut map = jaq_json::Map::with_capacity_and_hasher(o.len(), Default::default());
+            for (k, x) in o {
+                map.insert(Val::from(k.clone()), to_val_depth(x, depth + 1)?);
+            }
+            Val::obj(map)
+        }
+    })
+}
+
+/// Convert a JSON number into a jaq number value.
+pub fn num_to_val(n: &Number) -> Val {
+    if let Some(i) = n.as_i64().and_then(|i| isize::try_from(i).ok()) {
+        Val::Num(Num::Int(i))
+    } else {
+        Val::Num(Num::Float(n.as_f64().unwrap_or(f64::NAN)))
+    }
+}
+
+/// A double as jq.py hands it back: NaN → null, ±inf → ±`f64::MAX`, integral → integer.
+pub fn f64_to_json(f: f64) -> Value {
+    if f.is_nan() {
+        return Value::Null;
+    }
+    let f = f.clamp(-f64::MAX, f64::MAX);
+    if f.fract() == 0.0 && f.abs() < 9.2e18 {
+        return Value::Number(Number::from(f as i64));
+    }
+    Number::from_f64(f).map_or(Value::Null, Value::Number)
+}
+
+fn val_f64(v: &Val) -> f64 {
+    jaq_std::ValT::as_f64(v).unwrap_or(f64::NAN)
+}
+
+/// Convert a jaq value back into JSON.
+pub fn from_val(v: &Val) -> Result<Value, TooDeep> {
+    from_val_depth(v, 0)
+}
+
+fn from_val_depth(v: &Val, depth: usize) -> Result<Value, TooDeep> {
+    if depth > MAX_DEPTH {
+        return Err(TooDeep);
+    }
+    Ok(match v {
+        Val::Null => Value::Null,
+        Val::Bool(b) => Value::Bool(*b),
+        Val::Num(Num::Int(i)) => Value::Number(Number::from(*i as i64)),
+        Val::Num(_) => f64_to_json(val_f64(v)),
+        Val::TStr(b) | Val::BStr(b) => Value::String(String::from_utf8_lossy(b).into_owned()),
+        Val::Arr(a) => {
+            Value::Array(a.iter().map(|x| from_val_depth(x, depth + 1)).collect::<Result<_, _>>()?)
+        }
+        Val::Obj(o) => {
+            let mut map = Map::with_capacity(o.len());
+            for (k, x) in o.iter() {
+                map.insert(key_string(k), from_val_depth(x, depth + 1)?);
+            }
+            Value::Object(map)
+        }
+    })
+}
+
+fn key_string(k: &Val) -> String {
+    match k {
+        Val::TStr(b) | Val::BStr(b) => String::from_utf8_lossy(b).into_owned(),
+        other => {
+            let mut s = String::new();
+            write_json(&mut s, other, 0);
+            s
+        }
+    }
+}
+
+/// Format a double exactly like jq 1.8.2 (`jvp_dtoa_fmt` after clamping infinities).
+pub fn fmt_f64(out: &mut String, f: f64) {
+    if f.is_nan() {
+        out.push_str("null");
+        return;
+    }
+    let f = f.clamp(-f64::MAX, f64::MAX);
+    if f == 0.0 {
+        out.push_str(if f.is_sign_negative() { "-0" } else { "0" });
+        return;
+    }
+    // Rust's `{:e}` gives the shortest round-trip digits: `d[.ddd]e[-]x`.
+    let sci = format!("{:e}", f.abs());
+    let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let digits: String = mant.chars().filter(|c| c.is_ascii_digit()).collect();
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let decpt = exp + 1;
+    let nd = digits.len() as i32;
+    if f < 0.0 {
+        out.push('-');
+    }
+    if decpt <= -4 || decpt > nd + 15 {
+        out.push_str(&digits[..1]);
+        if nd > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        out.push('e');
+        let e = decpt - 1;
+        out.push(if e < 0 { '-' } else { '+' });
+        out.push_str(&format!("{:02}", e.abs()));
+    } else if decpt <= 0 {
+        out.push_str("0.");
+        for _ in decpt..0 {
+            out.push('0');
+        }
+        out.push_str(&digits);
+    } else if decpt >= nd {
+        out.push_str(&digits);
+        for _ in nd..decpt {
+            out.push('0');
+        }
+    } else {
+        out.push_str(&digits[..decpt as usize]);
+        out.push('.');
+        out.push_str(&digits[decpt as usize..]);
+    }
+}
+
+/// Format a jaq number like jq 1.8.2.
+pub fn fmt_num(out: &mut String, v: &Val) {
+    match v {
+        Val::Num(Num::Int(i)) => out.push_str(&i.to_string()),
+        _ => fmt_f64(out, val_f64(v)),
+    }
+}
+
+/// Write a JSON string literal the way jq does.
+pub fn write_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\u{:04x}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Serialize a jaq value as compact JSON text, like jq's `tojson`.
+pub fn write_json(out: &mut String, v: &Val, depth: usize) {
+    if depth > MAX_DEPTH * 4 {
+        out.push_str("<skipped: too deep>");
+        return;
+    }
+    match v {
+        Val::Null => out.push_str("null"),
+        Val::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Val::Num(_) => fmt_num(out, v),
+        Val::TStr(b) | Val::BStr(b) => write_str(out, &String::from_utf8_lossy(b)),
+        Val::Arr(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json(out, x, depth + 1);
+            }
+            out.push(']');
+        }
+        Val::Obj(o) => {
+            out.push('{');
+            for (i, (k, x)) in o.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                match k {
+                    Val::TStr(b) | Val::BStr(b) => write_str(out, &String::from_utf8_lossy(b)),
+                    other => {
+                        let mut s = String::new();
+                        write_json(&mut s, other, depth + 1);
+                        write_str(out, &s);
+                    }
+                }
+                out.push(':');
+                write_json(out, x, depth + 1);
+            }
+            out.push('}');
+        }
+    }
+}
+
+/// jq's `tostring`: strings unchanged, everything else as JSON text.
+pub fn to_string(v: &Val) -> String {
+    match v {
+        Val::TStr(b) | Val::BStr(b) => String::from_utf8_lossy(b).into_owned(),
+        _ => {
+            let mut s = String::new();
+            write_json(&mut s, v, 0);
+            s
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(x: f64) -> String {
+        let mut s = String::new();
+        fmt_f64(&mut s, x);
+        s
+    }
+
+    #[test]
+    fn doubles_print_like_jq() {
+        assert_eq!(f(5.0), "5");
+        assert_eq!(f(1.5), "1.5");
+        assert_eq!(f(0.1), "0.1");
+        assert_eq!(f(-2.25), "-2.25");
+        assert_eq!(f(1e17), "100000000000000000");
+        assert_eq!(f(1e300), "1e+300");
+        assert_eq!(f(1.5e300), "1.5e+300");
+        assert_eq!(f(0.00001), "1e-05");
+        assert_eq!(f(0.0001), "0.0001");
+        assert_eq!(f(f64::INFINITY), "1.7976931348623157e+308");
+        assert_eq!(f(f64::NEG_INFINITY), "-1.7976931348623157e+308");
+        assert_eq!(f(f64::NAN), "null");
+        assert_eq!(f(3.0 / 7.0), "0.42857142857142855");
+        assert_eq!(f(123456.789), "123456.789");
+    }
+
+    #[test]
+    fn output_numbers_follow_jq_py() {
+        assert_eq!(f64_to_json(2.0), serde_json::json!(2));
+        assert_eq!(f64_to_json(f64::NAN), Value::Null);
+        assert_eq!(f64_to_json(f64::INFINITY), serde_json::json!(f64::MAX));
+        assert_eq!(f64_to_json(0.5), serde_json::json!(0.5));
+    }
+
+    #[test]
+    fn round_trip_and_depth_cap() {
+        let v = serde_json::json!({"a": [1, 2.5, "x", null, true, {"b": {}}]});
+        assert_eq!(from_val(&to_val(&v).unwrap()).unwrap(), v);
+        let mut deep = Value::Null;
+        for _ in 0..(MAX_DEPTH + 2) {
+            deep = Value::Array(vec![deep]);
+        }
+        assert_eq!(to_val(&deep), Err(TooDeep));
+    }
+
+    #[test]
+    fn strings_escape_like_jq() {
+        let mut s = String::new();
+        write_str(&mut s, "a\"b\\\n\u{1}\u{7f}é<");
+        assert_eq!(s, r#""a\"b\\\n\u0001\u007fé<""#);
+    }
+}

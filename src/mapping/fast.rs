@@ -1,0 +1,497 @@
+//! The native fast path: expressions that are plain paths, literals, `A // B` and `A + B` of
+//! those are evaluated directly on `serde_json::Value`, with exactly jq's results.
+//!
+//! Anything else (pipes, function calls, comparisons, ...) returns `None` from [`parse`] and goes
+//! through jaq. The grammar accepted here:
+//!
+//! ```text
+//! alt    := sum ('//' sum)*
+//! sum    := atom ('+' atom)*
+//! atom   := literal | path | '(' alt ')'
+//! path   := '.' | ('.' name | '."str"' | '.'? '[' (int | "str")? ']') '?'? ...
+//! ```
+
+use serde_json::{Map, Number, Value};
+
+/// One step of a path.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Seg {
+    /// `.name` / `.["name"]`
+    Key(String),
+    /// `.[n]`
+    Index(i64),
+    /// `.[]`
+    Iter,
+}
+
+/// A natively evaluated expression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fast {
+    /// A constant.
+    Lit(Value),
+    /// A path; each step may be optional (`?`: errors become no output).
+    Path(Vec<(Seg, bool)>),
+    /// `A // B`
+    Alt(Box<Fast>, Box<Fast>),
+    /// `A + B` (both sides single-valued)
+    Add(Box<Fast>, Box<Fast>),
+}
+
+/// Why native evaluation failed: a jq runtime error message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FastError(pub String);
+
+impl Fast {
+    /// Whether the expression can yield more or fewer than one output.
+    pub fn is_stream(&self) -> bool {
+        match self {
+            Fast::Lit(_) => false,
+            Fast::Path(segs) => segs.iter().any(|(s, opt)| *opt || *s == Seg::Iter),
+            Fast::Alt(a, b) => a.is_stream() || b.is_stream(),
+            Fast::Add(a, b) => a.is_stream() || b.is_stream(),
+        }
+    }
+
+    /// A plain path of keys and indices without iteration (for `itemsToParse` deletion).
+    pub fn plain_path(&self) -> Option<Vec<&Seg>> {
+        match self {
+            Fast::Path(segs) if !segs.is_empty() && segs.iter().all(|(s, _)| *s != Seg::Iter) => {
+                Some(segs.iter().map(|(s, _)| s).collect())
+            }
+            _ => None,
+        }
+    }
+
+    /// The path if this is exactly a literal string (used for literal blueprints).
+    pub fn literal(&self) -> Option<&Value> {
+        match self {
+            Fast::Lit(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Evaluate, pushing every output (borrowed when possible) to `out`.
+    pub fn eval<'a>(&'a self, input: &'a Value, out: &mut Vec<Cow<'a>>) -> Result<(), FastError> {
+        match self {
+            Fast::Lit(v) => {
+                out.push(Cow::Borrowed(v));
+                Ok(())
+            }
+            Fast::Path(segs) => path(input, segs, out),
+            Fast::Alt(a, b) => {
+                let mut left = Vec::new();
+                // Errors on the left are swallowed, like jq's `//`.
+                let _ = a.eval(input, &mut left);
+                let before = out.len();
+                out.extend(left.into_iter().filter(|v| truthy(v.get())));
+                if out.len() == before {
+                    b.eval(input, out)?;
+                }
+                Ok(())
+            }
+            Fast::Add(a, b) => {
+                let mut l = Vec::with_capacity(1);
+                let mut r = Vec::with_capacity(1);
+                a.eval(input, &mut l)?;
+                b.eval(input, &mut r)?;
+                match (l.pop(), r.pop()) {
+                    (Some(l), Some(r)) => {
+                        out.push(Cow::Owned(add(l.get(), r.get())?));
+                        Ok(())
+                    }
+                    _ => Ok(()),
+                }
+            }
+        }
+    }
+}
+
+/// A value borrowed from the input or the program, or computed.
+#[derive(Debug, Clone)]
+pub enum Cow<'a> {
+    /// Borrowed.
+    Borrowed(&'a Value),
+    /// Computed.
+    Owned(Value),
+}
+
+impl Cow<'_> {
+    /// The value.
+    pub fn get(&self) -> &Value {
+        match self {
+            Cow::Borrowed(v) => v,
+            Cow::Owned(v) => v,
+        }
+    }
+
+    /// An owned copy.
+    pub fn into_owned(self) -> Value {
+        match self {
+            Cow::Borrowed(v) => v.clone(),
+            Cow::Owned(v) => v,
+        }
+    }
+}
+
+fn truthy(v: &Value) -> bool {
+    !matches!(v, Value::Null | Value::Bool(false))
+}
+
+static NULL: Value = Value::Null;
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn describe(v: &Value) -> String {
+    let text = serde_json::to_string(v).unwrap_or_default();
+    let text = if text.len() > 11 {
+        let mut cut = 10;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        format!("{}...", &text[..cut])
+    } else {
+        text
+    };
+    format!("{} ({text})", type_name(v))
+}
+
+fn path<'a>(
+    v: &'a Value,
+    segs: &'a [(Seg, bool)],
+    out: &mut Vec<Cow<'a>>,
+) -> Result<(), FastError> {
+    let Some(((seg, opt), rest)) = segs.split_first() else {
+        out.push(Cow::Borrowed(v));
+        return Ok(());
+    };
+    let step = |child: &'a Value, out: &mut Vec<Cow<'a>>| path(child, rest, out);
+    let r = match (seg, v) {
+        (Seg::Key(k), Value::Object(o)) => return step(o.get(k).unwrap_or(&NULL), out),
+        (Seg::Key(_) | Seg::Index(_), Value::Null) => return step(&NULL, out),
+        (Seg::Index(i), Value::Array(a)) => {
+            let idx = if *i < 0 { a.len() as i64 + i } else { *i };
+            let child = usize::try_from(idx).ok().and_then(|i| a.get(i)).unwrap_or(&NULL);
+            return step(child, out);
+        }
+        (Seg::Iter, Value::Array(a)) => {
+            for x in a {
+                step(x, out)?;
+            }
+            return Ok(());
+        }
+        (Seg::Iter, Value::Object(o)) => {
+            for x in o.values() {
+                step(x, out)?;
+            }
+            return Ok(());
+        }
+        (Seg::Key(k), other) => {
+            Err(FastError(format!("Cannot index {} with \"{k}\"", type_name(other))))
+        }
+        (Seg::Index(_), other) => {
+            Err(FastError(format!("Cannot index {} with number", type_name(other))))
+        }
+        (Seg::Iter, other) => Err(FastError(format!("Cannot iterate over {}", describe(other)))),
+    };
+    match r {
+        Err(_) if *opt => Ok(()),
+        r => r,
+    }
+}
+
+fn num_f64(n: &Number) -> f64 {
+    n.as_f64().unwrap_or(f64::NAN)
+}
+
+/// jq's `+` on two values.
+pub fn add(l: &Value, r: &Value) -> Result<Value, FastError> {
+    Ok(match (l, r) {
+        (Value::Null, x) | (x, Value::Null) => x.clone(),
+        (Value::Number(a), Value::Number(b)) => match (a.as_i64(), b.as_i64()) {
+            (Some(x), Some(y)) if x.checked_add(y).is_some_and(|s| s.abs() < (1 << 53)) => {
+                Value::Number(Number::from(x + y))
+            }
+            _ => crate::jq::value::f64_to_json(num_f64(a) + num_f64(b)),
+        },
+        (Value::String(a), Value::String(b)) => {
+            let mut s = String::with_capacity(a.len() + b.len());
+            s.push_str(a);
+            s.push_str(b);
+            Value::String(s)
+        }
+        (Value::Array(a), Value::Array(b)) => Value::Array(a.iter().chain(b).cloned().collect()),
+        (Value::Object(a), Value::Object(b)) => {
+            let mut m: Map<String, Value> = a.clone();
+            for (k, v) in b {
+                m.insert(k.clone(), v.clone());
+            }
+            Value::Object(m)
+        }
+        (a, b) => {
+            return Err(FastError(format!("{} and {} cannot be added", describe(a), describe(b))));
+        }
+    })
+}
+
+/// Parse an expression (after the single-quote rewrite) into a fast form, if it has one.
+pub fn parse(src: &str) -> Option<Fast> {
+    let mut p = Parser { s: src.as_bytes(), i: 0 };
+    let f = p.alt()?;
+    p.ws();
+    (p.i == p.s.len()).then_some(f)
+}
+
+struct Parser<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl Parser<'_> {
+    fn ws(&mut self) {
+        while self.i < self.s.len() && self.s[self.i].is_ascii_whitespace() {
+            self.i += 1;
+        }
+        // A comment runs to the end of the line.
+        if self.peek() == Some(b'#') {
+            while self.i < self.s.len() && self.s[self.i] != b'\n' {
+                self.i += 1;
+            }
+            self.ws();
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.i).copied()
+    }
+
+    fn eat(&mut self, t: &str) -> bool {
+        if self.s[self.i..].starts_with(t.as_bytes()) {
+            self.i += t.len();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn alt(&mut self) -> Option<Fast> {
+        let first = self.sum()?;
+        self.ws();
+        if self.s[self.i..].starts_with(b"//=") {
+            return None;
+        }
+        if self.eat("//") {
+            // `//` is right-associative.
+            let rest = self.alt()?;
+            return Some(Fast::Alt(Box::new(first), Box::new(rest)));
+        }
+        Some(first)
+    }
+
+    fn sum(&mut self) -> Option<Fast> {
+        let mut acc = self.atom()?;
+        loop {
+            self.ws();
+            if self.peek() == Some(b'+') && self.s.get(self.i + 1) != Some(&b'=') {
+                self.i += 1;
+                let rhs = self.atom()?;
+                if acc.is_stream() || rhs.is_stream() {
+                    return None;
+                }
+                acc = Fast::Add(Box::new(acc), Box::new(rhs));
+            } else {
+                return Some(acc);
+            }
+        }
+    }
+
+    fn atom(&mut self) -> Option<Fast> {
+        self.ws();
+        match self.peek()? {
+            b'.' => self.path(),
+            b'"' => self.string().map(|s| Fast::Lit(Value::String(s))),
+            b'(' => {
+                self.i += 1;
+                let inner = self.alt()?;
+                self.ws();
+                self.eat(")").then_some(inner)
+            }
+            b'0'..=b'9' => self.number(),
+            _ => {
+                for (word, v) in [
+                    ("true", Value::Bool(true)),
+                    ("false", Value::Bool(false)),
+                    ("null", Value::Null),
+                ] {
+                    if self.s[self.i..].starts_with(word.as_bytes())
+                        && !self
+                            .s
+                            .get(self.i + word.len())
+                            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+                    {
+                        self.i += word.len();
+                        return Some(Fast::Lit(v));
+                    }
+                }
+                None
+            }
+        }
+    }
+
+    fn number(&mut self) -> Option<Fast> {
+        let start = self.i;
+        while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+            self.i += 1;
+        }
+        // Only plain integers: decimals and exponents keep jaq's spelling rules.
+        if self
+            .peek()
+            .is_some_and(|c| c == b'.' || c == b'e' || c == b'E' || c.is_ascii_alphabetic())
+        {
+            return None;
+        }
+        let text = std::str::from_utf8(&self.s[start..self.i]).ok()?;
+        let n: i64 = text.parse().ok()?;
+        (n < (1 << 53)).then(|| Fast::Lit(Value::Number(n.into())))
+    }
+
+    /// A string literal without escapes or interpolation.
+    fn string(&mut self) -> Option<String> {
+        let start = self.i + 1;
+        let mut j = start;
+        while j < self.s.len() && self.s[j] != b'"' {
+            if self.s[j] == b'\\' {
+                return None;
+            }
+            j += 1;
+        }
+        if j >= self.s.len() {
+            return None;
+        }
+        let text = std::str::from_utf8(&self.s[start..j]).ok()?.to_owned();
+        self.i = j + 1;
+        Some(text)
+    }
+
+    fn ident(&mut self) -> Option<String> {
+        let start = self.i;
+        if !self.peek().is_some_and(|c| c.is_ascii_alphabetic() || c == b'_') {
+            return None;
+        }
+        while self.peek().is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_') {
+            self.i += 1;
+        }
+        let word = std::str::from_utf8(&self.s[start..self.i]).ok()?;
+        // `.foo::bar` and keywords after a dot are left to jaq.
+        if self.peek() == Some(b':') {
+            return None;
+        }
+        Some(word.to_owned())
+    }
+
+    fn path(&mut self) -> Option<Fast> {
+        let mut segs: Vec<(Seg, bool)> = Vec::new();
+        let mut first = true;
+        loop {
+            let before = self.i;
+            // A path continues only without whitespace in between.
+            let seg = if self.eat("..") {
+                return None;
+            } else if self.peek() == Some(b'.') {
+                self.i += 1;
+                match self.peek() {
+                    Some(b'"') => Seg::Key(self.string()?),
+                    Some(b'[') => {
+                        self.i += 1;
+                        self.bracket()?
+                    }
+                    Some(c) if c.is_ascii_alphabetic() || c == b'_' => Seg::Key(self.ident()?),
+                    _ if first => {
+                        // `.` alone, possibly followed by `[`.
+                        if self.peek() == Some(b'[') {
+                            self.i += 1;
+                            self.bracket()?
+                        } else {
+                            return Some(Fast::Path(segs));
+                        }
+                    }
+                    _ => return None,
+                }
+            } else if self.peek() == Some(b'[') && !first {
+                self.i += 1;
+                self.bracket()?
+            } else if first {
+                return None;
+            } else {
+                self.i = before;
+                return Some(Fast::Path(segs));
+            };
+            first = false;
+            let opt = self.eat("?");
+            if self.peek() == Some(b'?') {
+                return None;
+            }
+            segs.push((seg, opt));
+        }
+    }
+
+    fn bracket(&mut self) -> Option<Seg> {
+        self.ws();
+        let seg = match self.peek()? {
+            b']' => Seg::Iter,
+            b'"' => Seg::Key(self.string()?),
+            b'-' | b'0'..=b'9' => {
+                let start = self.i;
+                self.i += 1;
+                while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+                    self.i += 1;
+                }
+                let n: i64 = std::str::from_utf8(&self.s[start..self.i]).ok()?.parse().ok()?;
+                Seg::Index(n)
+            }
+            _ => return None,
+        };
+        self.ws();
+        self.eat("]").then_some(seg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_seed_shapes() {
+        assert_eq!(parse(".id"), Some(Fast::Path(vec![(Seg::Key("id".into()), false)])));
+        assert!(matches!(
+            parse(
+                ".profile.displayName // .profile.firstName + \" \" + .profile.lastName // .profile.login"
+            ),
+            Some(Fast::Alt(..))
+        ));
+        assert!(matches!(parse("\"okta-user\""), Some(Fast::Lit(Value::String(_)))));
+        assert!(parse(".groups[]?.id").is_some());
+        assert!(parse(".a | .b").is_none());
+        assert!(parse("[.a]").is_none());
+        assert!(parse(".a == 1").is_none());
+        assert!(parse(".[0]").is_some());
+        assert!(parse(".a[1:2]").is_none());
+        assert!(parse(".\"a-b\".c").is_some());
+        assert!(parse("true").is_some());
+        assert!(parse("trueish").is_none());
+        assert!(parse(".a.b?").is_some());
+        assert!(parse(".a??").is_none());
+        assert!(parse(".a + .b[]").is_none());
+        assert!(parse("1.5").is_none());
+        assert!(parse(".").is_some());
+        assert!(parse(". a").is_none());
+    }
+}
