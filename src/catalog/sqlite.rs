@@ -487,10 +487,13 @@ mod tests {
             relations: OrderedMap(
                 rels.into_iter()
                     .map(|(n, t, required, many)| {
-                        (n.to_string(), Relation { title: None, target: t.into(), required, many })
+                        let target = t.into();
+                        let rel = Relation { target, required, many, ..Default::default() };
+                        (n.to_string(), rel)
                     })
                     .collect(),
             ),
+            extra: Map::new(),
         }
     }
 
