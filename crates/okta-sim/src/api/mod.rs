@@ -165,10 +165,10 @@ fn auth_ok(st: &SimState, h: &HeaderMap) -> bool {
     let Some(v) = h.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
         return false;
     };
-    match v.split_once(' ') {
-        Some((scheme, tok)) => scheme == "SSWS" && tok.trim() == st.0.config.token,
-        None => false,
-    }
+    // `SSWS <token>`. Okta's Python SDK 3.x sends `SSWS<token>` with no space (it concatenates
+    // the mode and the token); it works against real orgs, so the space is optional here too.
+    v.strip_prefix("SSWS")
+        .is_some_and(|tok| !tok.trim().is_empty() && tok.trim() == st.0.config.token)
 }
 
 /// Parses `limit`: default `def`, clamped to `max`; values below `min` become `min`.
