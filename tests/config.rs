@@ -307,3 +307,29 @@ fn truncated_and_mangled_configs_never_panic() {
         }
     }
 }
+
+#[test]
+fn a_json_config_as_exported_from_port_loads() {
+    let text = r#"{"createMissingRelatedEntities": false, "resources": [{"kind": "okta-group",
+        "selector": {"query": "true"}, "port": {"entity": {"mappings": {"identifier": ".id",
+        "blueprint": "\"okta-group\"", "relations": {"members": ".users[]?.id"}}}}}]}"#;
+    let c = parse_str("config.json", text).unwrap_or_else(|d| panic!("{d}"));
+    assert!(!c.create_missing_related_entities);
+    assert_eq!(c.resources[0].port.mappings.blueprint.source, "\"okta-group\"");
+    assert_eq!(c.resources[0].port.mappings.blueprint.at, Location { line: 3, col: 22 });
+}
+
+#[test]
+fn null_means_unset_for_optional_leaves_and_str_tags_force_text() {
+    let text = "resources:\n  - kind: okta-group\n    selector:\n      query: !!str true\n    port:\n      itemsToParse: ~\n      entity:\n        mappings:\n          identifier: .id\n          blueprint: '\"g\"'\n          title:\n          team: null\n";
+    let c = parse_str("t.yml", text).unwrap_or_else(|d| panic!("{d}"));
+    let r = &c.resources[0];
+    assert_eq!(r.selector.query.source, "true");
+    assert!(r.port.items_to_parse.is_none());
+    assert!(r.port.mappings.title.is_none() && r.port.mappings.team.is_none());
+    let err = parse_str("t.yml", &text.replace("team: null", "properties: {x: null}")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "t.yml:12:27: resources[0].port.entity.mappings.properties.x: expected a jq expression, found null (write 'null' in quotes for jq's null)"
+    );
+}

@@ -288,3 +288,15 @@ fn the_set_rejects_an_unknown_blueprint() {
     e.blueprint = "okta-user".into();
     assert_eq!(BlueprintSet::seed().validate(&e), Ok(()));
 }
+
+#[test]
+fn truncated_blueprint_files_never_panic() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("resources/blueprints.json"),
+    )
+    .unwrap();
+    for (i, _) in text.char_indices() {
+        let r = BlueprintSet::parse_str("cut.json", &text[..i]);
+        assert!(r.is_err() || i == 0 || text[i..].trim().is_empty());
+    }
+}
