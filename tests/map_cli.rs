@@ -220,3 +220,33 @@ fn reads_stdin_and_accepts_a_single_object() {
     assert_eq!(entities[0]["identifier"], "00g9");
     assert_eq!(entities[0]["relations"]["members"], serde_json::json!(["00u9"]));
 }
+
+#[test]
+fn every_resource_of_the_kind_runs_in_order() {
+    let o = map(&[
+        "--mapping",
+        "fixtures/configs/two-user-resources.yml",
+        "--kind",
+        "okta-user",
+        "--input",
+        "fixtures/okta/users.sample.json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let titles: Vec<_> =
+        stdout_json(&o).iter().map(|e| e["title"].as_str().unwrap().to_string()).collect();
+    assert_eq!(
+        titles,
+        [
+            "ada.lovelace@acme.example",
+            "grace.hopper@acme.example",
+            "inactive: katherine.johnson@acme.example",
+            "inactive: alan.turing@acme.example",
+            "inactive: margaret.hamilton@acme.example"
+        ]
+    );
+    let err = stderr(&o);
+    assert!(
+        err.contains("resources[2] items[0] (00u1adaLOVELACE00697): skipped: the selector did not accept the item"),
+        "{err}"
+    );
+}

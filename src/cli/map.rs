@@ -76,10 +76,15 @@ pub fn run(args: MapArgs) -> anyhow::Result<ExitCode> {
         Ok(c) => c,
         Err(d) => return Ok(fail(&d)),
     };
-    let resources: Vec<_> = compiled.resources.iter().filter(|r| r.kind() == args.kind).collect();
+    let resources: Vec<_> =
+        compiled.resources.iter().enumerate().filter(|(_, r)| r.kind() == args.kind).collect();
     if resources.is_empty() {
-        let mut kinds: Vec<&str> = compiled.resources.iter().map(|r| r.kind()).collect();
-        kinds.dedup();
+        let mut kinds: Vec<&str> = Vec::new();
+        for r in &compiled.resources {
+            if !kinds.contains(&r.kind()) {
+                kinds.push(r.kind());
+            }
+        }
         let has = if kinds.is_empty() { "no resources".to_string() } else { kinds.join(", ") };
         let message = format!("kind `{}` is not in the mapping (it has: {has})", args.kind);
         return Ok(fail(&one(&config.file, Location { line: 1, col: 1 }, message)));
@@ -108,20 +113,23 @@ pub fn run(args: MapArgs) -> anyhow::Result<ExitCode> {
         }
     };
 
+    // Resource-major, like a resync: each resource of the kind runs over every item in turn.
     let mut out: Vec<Entity> = Vec::new();
     let mut stderr = std::io::stderr().lock();
     let (mut errors, mut warnings, mut invalid) = (0usize, 0usize, 0usize);
-    for (i, item) in items.iter().enumerate() {
-        let label = match item.get("id").and_then(Value::as_str) {
-            Some(id) => format!("items[{i}] ({id})"),
-            None => format!("items[{i}]"),
-        };
-        let mut produced = false;
-        let mut problems = false;
-        for r in &resources {
+    let several = resources.len() > 1;
+    for (index, r) in &resources {
+        for (i, item) in items.iter().enumerate() {
+            let mut label = if several { format!("resources[{index}] ") } else { String::new() };
+            label.push_str(&format!("items[{i}]"));
+            if let Some(id) = item.get("id").and_then(Value::as_str) {
+                label.push_str(&format!(" ({id})"));
+            }
             let mapped = r.map_item(item);
+            if mapped.entities.is_empty() && mapped.problems.is_empty() {
+                let _ = writeln!(stderr, "{label}: skipped: the selector did not accept the item");
+            }
             for p in &mapped.problems {
-                problems = true;
                 let sev = match p.severity {
                     Severity::Error => {
                         errors += 1;
@@ -135,7 +143,6 @@ pub fn run(args: MapArgs) -> anyhow::Result<ExitCode> {
                 let _ = writeln!(stderr, "{label}: {sev}: {}: {}", p.field, p.message);
             }
             for m in mapped.entities {
-                produced = true;
                 if validate && let Err(errs) = blueprints.validate(&m.entity) {
                     invalid += 1;
                     for e in errs {
@@ -145,9 +152,6 @@ pub fn run(args: MapArgs) -> anyhow::Result<ExitCode> {
                 }
                 out.push(m.entity);
             }
-        }
-        if !produced && !problems {
-            let _ = writeln!(stderr, "{label}: skipped: the selector did not accept the item");
         }
     }
 

@@ -102,12 +102,24 @@ impl Cx<'_> {
 
     /// Checks that `node` is a mapping; reports unknown keys (with a hint) and duplicates.
     fn fields<'n>(&mut self, node: &'n Node, path: &str, allowed: &[&str]) -> Option<Fields<'n>> {
+        self.fields_explained(node, path, allowed, |_| None)
+    }
+
+    /// [`Self::fields`], where `explain` may give a specific reason a key is not allowed here.
+    fn fields_explained<'n>(
+        &mut self,
+        node: &'n Node,
+        path: &str,
+        allowed: &[&str],
+        explain: impl Fn(&str) -> Option<String>,
+    ) -> Option<Fields<'n>> {
         let entries = self.map_entries(node, path)?;
         for (i, (key, _)) in entries.iter().enumerate() {
             if !allowed.contains(&key.name.as_str()) {
-                let message = match suggest(&key.name, allowed) {
-                    Some(s) => format!("unknown key `{}`, did you mean `{s}`?", key.name),
-                    None => format!(
+                let message = match (explain(&key.name), suggest(&key.name, allowed)) {
+                    (Some(reason), _) => reason,
+                    (None, Some(s)) => format!("unknown key `{}`, did you mean `{s}`?", key.name),
+                    (None, None) => format!(
                         "unknown key `{}` (expected one of {})",
                         key.name,
                         allowed.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
@@ -406,25 +418,13 @@ impl Cx<'_> {
     }
 
     fn selector(&mut self, node: &Node, path: &str, kind: Option<&str>) -> Option<Selector> {
-        // The Okta extras exist on the user selector only; with an unknown kind accept both.
-        let allowed =
-            if kind == Some("okta-group") { BASE_SELECTOR_KEYS } else { USER_SELECTOR_KEYS };
-        let f = self.fields(node, path, allowed)?;
-        if kind == Some("okta-group") {
-            for (key, _) in f.entries {
-                if USER_SELECTOR_KEYS.contains(&key.name.as_str())
-                    && !BASE_SELECTOR_KEYS.contains(&key.name.as_str())
-                {
-                    // Replace the generic "unknown key" wording with the reason.
-                    let unknown = |d: &&mut Diagnostic| {
-                        d.at == key.at && d.message.starts_with("unknown key")
-                    };
-                    if let Some(d) = self.diags.iter_mut().rev().find(unknown) {
-                        d.message = format!("`{}` applies to `okta-user` resources only", key.name);
-                    }
-                }
-            }
-        }
+        // The Okta extras exist on the user selector only; with an unknown kind accept them.
+        let group = kind == Some("okta-group");
+        let allowed = if group { BASE_SELECTOR_KEYS } else { USER_SELECTOR_KEYS };
+        let f = self.fields_explained(node, path, allowed, |key| {
+            (group && USER_SELECTOR_KEYS.contains(&key))
+                .then(|| format!("`{key}` applies to `okta-user` resources only"))
+        })?;
         let query = match f.get("query") {
             Some(n) => self.expr(n, &f.child("query")),
             None => {
