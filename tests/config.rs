@@ -333,3 +333,26 @@ fn null_means_unset_for_optional_leaves_and_str_tags_force_text() {
         "t.yml:12:27: resources[0].port.entity.mappings.properties.x: expected a jq expression, found null (write 'null' in quotes for jq's null)"
     );
 }
+
+#[test]
+fn crlf_line_endings_and_a_byte_order_mark_are_fine() {
+    let text = config::builtin_default_text().replace('\n', "\r\n");
+    let crlf = parse_str("crlf.yml", &text).unwrap_or_else(|d| panic!("{d}"));
+    assert_eq!(crlf.resources.len(), 2);
+    let bom = format!("\u{feff}{}", config::builtin_default_text());
+    let c = parse_str("bom.yml", &bom).unwrap_or_else(|d| panic!("{d}"));
+    assert_eq!(c.resources, config::builtin_default().resources.clone());
+}
+
+#[test]
+fn anchors_and_aliases_resolve() {
+    let text = "resources:\n  - kind: okta-group\n    selector: &sel\n      query: 'true'\n    port:\n      entity:\n        mappings: &m\n          identifier: .id\n          blueprint: '\"okta-group\"'\n  - kind: okta-group\n    selector: *sel\n    port:\n      entity:\n        mappings: *m\n";
+    let c = parse_str("a.yml", text).unwrap_or_else(|d| panic!("{d}"));
+    assert_eq!(c.resources.len(), 2);
+    let source = |i: usize| match &c.resources[i].port.mappings.identifier {
+        MappingValue::Jq(e) => e.source.clone(),
+        MappingValue::Search(_) => panic!("not jq"),
+    };
+    assert_eq!(source(1), source(0));
+    assert_eq!(c.resources[1].selector.query.source, "true");
+}

@@ -37,6 +37,8 @@ const RULE_KEYS: &[&str] = &["property", "operator", "value"];
 /// Parses a port-app-config from YAML text; `file_name` is used in diagnostics only.
 pub fn parse_str(file_name: &str, text: &str) -> Result<PortAppConfig, Diagnostics> {
     let mut cx = Cx { file: file_name, diags: Vec::new() };
+    // Editors do not show a byte-order mark, so columns are counted without it.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let root = match yaml::parse(text) {
         Ok(Some(root)) => root,
         Ok(None) => {
