@@ -13,7 +13,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::task::JoinSet;
 
 use crate::model::Hook;
-use crate::state::{ReqCtx, SimState};
+use crate::state::{DeliveryFaults, ReqCtx, SimState};
 use crate::util::{fmt_ms, now_ms, uuid4};
 
 /// Outcome of one HTTP attempt.
@@ -117,11 +117,19 @@ async fn deliver(st: SimState, h: Hook, body: Arc<String>, delay_ms: u64) {
     );
 }
 
-fn dispatch(st: &SimState, tasks: &mut JoinSet<()>, batch: &[Arc<Value>]) {
+/// One planned delivery: a hook, the envelope, and how many copies to send.
+struct Job {
+    hook: Hook,
+    body: Arc<String>,
+    copies: usize,
+}
+
+/// Builds the deliveries of a batch of events (applying the drop/duplicate faults).
+fn plan(st: &SimState, batch: &[Arc<Value>], faults: &DeliveryFaults) -> Vec<Job> {
+    let mut jobs = Vec::new();
     if batch.is_empty() {
-        return;
+        return jobs;
     }
-    let faults = st.delivery_faults();
     let hooks: Vec<Hook> = st
         .hooks()
         .values()
@@ -155,15 +163,40 @@ fn dispatch(st: &SimState, tasks: &mut JoinSet<()>, batch: &[Arc<Value>]) {
             "contentType": "application/json",
             "data": {"events": events},
         });
-        let body = Arc::new(envelope.to_string());
         let copies = if faults.duplicate > 0.0 && fastrand::f64() < faults.duplicate {
             st.hook_stat("duplicated");
             2
         } else {
             1
         };
-        for _ in 0..copies {
-            tasks.spawn(deliver(st.clone(), h.clone(), body.clone(), faults.delay_ms));
+        jobs.push(Job { hook: h, body: Arc::new(envelope.to_string()), copies });
+    }
+    jobs
+}
+
+/// Spawns deliveries: concurrently, or one after another when `sequential` (reordering must be
+/// observable, so a swapped pair is sent in order by a single task).
+fn dispatch(
+    st: &SimState,
+    tasks: &mut JoinSet<()>,
+    jobs: Vec<Job>,
+    delay_ms: u64,
+    sequential: bool,
+) {
+    if sequential {
+        let st = st.clone();
+        tasks.spawn(async move {
+            for j in jobs {
+                for _ in 0..j.copies {
+                    deliver(st.clone(), j.hook.clone(), j.body.clone(), delay_ms).await;
+                }
+            }
+        });
+        return;
+    }
+    for j in jobs {
+        for _ in 0..j.copies {
+            tasks.spawn(deliver(st.clone(), j.hook.clone(), j.body.clone(), delay_ms));
         }
     }
 }
@@ -194,7 +227,8 @@ pub(crate) async fn run(st: SimState, mut rx: UnboundedReceiver<Arc<Value>>) {
                 batch.push(e);
             }
         }
-        if st.delivery_faults().reorder {
+        let faults = st.delivery_faults();
+        if faults.reorder {
             // Pairwise swap, one event per delivery so the order is observable.
             let mut out = Vec::new();
             for e in batch {
@@ -209,14 +243,15 @@ pub(crate) async fn run(st: SimState, mut rx: UnboundedReceiver<Arc<Value>>) {
             if timed_out {
                 out.extend(held.take());
             }
-            for e in out {
-                dispatch(&st, &mut tasks, &[e]);
-            }
+            let jobs: Vec<Job> =
+                out.iter().flat_map(|e| plan(&st, std::slice::from_ref(e), &faults)).collect();
+            dispatch(&st, &mut tasks, jobs, faults.delay_ms, true);
         } else {
             if let Some(h) = held.take() {
                 batch.insert(0, h);
             }
-            dispatch(&st, &mut tasks, &batch);
+            let jobs = plan(&st, &batch, &faults);
+            dispatch(&st, &mut tasks, jobs, faults.delay_ms, false);
         }
     }
     while tasks.join_next().await.is_some() {}

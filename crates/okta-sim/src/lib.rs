@@ -252,11 +252,11 @@ impl SimHandle {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
-        if let Some(mut server) = self.server.take() {
-            if tokio::time::timeout(Duration::from_secs(5), &mut server).await.is_err() {
-                server.abort();
-                let _ = server.await;
-            }
+        if let Some(mut server) = self.server.take()
+            && tokio::time::timeout(Duration::from_secs(5), &mut server).await.is_err()
+        {
+            server.abort();
+            let _ = server.await;
         }
         if let Some(w) = self.worker.take() {
             w.abort();

@@ -294,11 +294,9 @@ fn membership(
             }
             c
         };
-        if changed {
-            if let Some(g) = org.groups.get_mut(&gid) {
-                g.last_membership_updated = now;
-                g.cache = OnceLock::new();
-            }
+        if changed && let Some(g) = org.groups.get_mut(&gid) {
+            g.last_membership_updated = now;
+            g.cache = OnceLock::new();
         }
         changed.then_some(t)
     };

@@ -44,10 +44,10 @@ async fn get_faults(State(st): State<SimState>) -> Response {
 async fn set_faults(State(st): State<SimState>, body: Bytes) -> ApiResult<Response> {
     let f: Faults = serde_json::from_slice(&body).map_err(|e| ApiError::bad_body(e.to_string()))?;
     for r in &f.rules {
-        if let Some(a) = r.action.as_deref() {
-            if !matches!(a, "status" | "reset" | "slow") {
-                return Err(ApiError::validation("action", format!("unknown action '{a}'")));
-            }
+        if let Some(a) = r.action.as_deref()
+            && !matches!(a, "status" | "reset" | "slow")
+        {
+            return Err(ApiError::validation("action", format!("unknown action '{a}'")));
         }
     }
     st.set_faults(f);

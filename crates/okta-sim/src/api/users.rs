@@ -168,19 +168,19 @@ fn validate_profile(
         if login.chars().count() < 5 || login.chars().count() > 100 {
             causes.push("login: Username must be between 5 and 100 characters".into());
         }
-        if let Some(other) = org.logins.get(&login_key(login)) {
-            if Some(other.as_str()) != self_id {
-                causes.push(
-                    "login: An object with this field already exists in the current organization"
-                        .into(),
-                );
-            }
+        if let Some(other) = org.logins.get(&login_key(login))
+            && Some(other.as_str()) != self_id
+        {
+            causes.push(
+                "login: An object with this field already exists in the current organization"
+                    .into(),
+            );
         }
     }
-    if let Some(email) = profile.get("email").and_then(Value::as_str) {
-        if !email.contains('@') {
-            causes.push("email: Does not match required pattern".into());
-        }
+    if let Some(email) = profile.get("email").and_then(Value::as_str)
+        && !email.contains('@')
+    {
+        causes.push("email: Does not match required pattern".into());
     }
     if causes.is_empty() {
         return Ok(());
