@@ -28,7 +28,14 @@ fn bad_configs_report_the_expected_diagnostics() {
         let shown = format!("fixtures/configs/bad/{name}");
         let got = match parse_str(&shown, &text) {
             Ok(_) => "<parsed without errors>\n".to_string(),
-            Err(d) => format!("{d}\n"),
+            Err(d) => {
+                for diag in &d.0 {
+                    let m = &diag.message;
+                    assert!(!m.ends_with('.'), "{name}: trailing period: {m}");
+                    assert!(!m.starts_with(char::is_uppercase), "{name}: not lowercase: {m}");
+                }
+                format!("{d}\n")
+            }
         };
         let expected_path = dir.join(name.replace(".yml", ".expected"));
         let expected = match std::fs::read_to_string(&expected_path) {
@@ -355,4 +362,24 @@ fn anchors_and_aliases_resolve() {
     };
     assert_eq!(source(1), source(0));
     assert_eq!(c.resources[1].selector.query.source, "true");
+}
+
+#[test]
+fn threshold_type_errors() {
+    for (value, message) in [
+        ("'high'", "expected a number, found a string"),
+        ("[]", "expected a number, found a list"),
+        ("true", "expected a number, found a boolean"),
+        (".nan", "must be between 0 and 1, found NaN"),
+        ("-.inf", "must be between 0 and 1, found -inf"),
+    ] {
+        let text = format!("entityDeletionThreshold: {value}\n");
+        let err = parse_str("t.yml", &text).unwrap_err();
+        assert_eq!(err.0.len(), 1, "{value}");
+        assert_eq!(err.0[0].message, message, "{value}");
+    }
+    let c = parse_str("t.yml", "entityDeletionThreshold: 0\n").unwrap();
+    assert_eq!(c.entity_deletion_threshold, 0.0);
+    let c = parse_str("t.yml", "entityDeletionThreshold: 1\n").unwrap();
+    assert_eq!(c.entity_deletion_threshold, 1.0);
 }

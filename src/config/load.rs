@@ -350,20 +350,20 @@ impl Cx<'_> {
         let key = "entityDeletionThreshold";
         let Some(node) = f.get(key) else { return DEFAULT };
         let path = f.child(key);
-        let value = match (node.resolved(), &node.kind) {
-            (Some(Resolved::Number(n)), _) => n,
-            (Some(Resolved::Str), NodeKind::Scalar { text, .. })
-                if matches!(yaml::resolve_plain(text.trim()), Resolved::Number(_)) =>
-            {
+        // A quoted number is accepted too, as pydantic's float coercion does.
+        let number = match (node.resolved(), &node.kind) {
+            (Some(Resolved::Number(n)), _) => Some(n),
+            (Some(Resolved::Str), NodeKind::Scalar { text, .. }) => {
                 match yaml::resolve_plain(text.trim()) {
-                    Resolved::Number(n) => n,
-                    _ => DEFAULT,
+                    Resolved::Number(n) => Some(n),
+                    _ => None,
                 }
             }
-            _ => {
-                self.err(node.at, &path, format!("expected a number, found {}", node.describe()));
-                return DEFAULT;
-            }
+            _ => None,
+        };
+        let Some(value) = number else {
+            self.err(node.at, &path, format!("expected a number, found {}", node.describe()));
+            return DEFAULT;
         };
         if !(0.0..=1.0).contains(&value) {
             self.err(node.at, &path, format!("must be between 0 and 1, found {value}"));
