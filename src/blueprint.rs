@@ -708,15 +708,14 @@ pub fn is_rfc3339(s: &str) -> bool {
             return false;
         }
     }
-    let rest = &s[i..];
-    let offset_ok = matches!(rest, "Z" | "z")
-        || (rest.len() == 6
-            && matches!(rest.as_bytes()[0], b'+' | b'-')
-            && rest.as_bytes()[3] == b':'
-            && rest[1..3].bytes().all(|c| c.is_ascii_digit())
-            && rest[4..6].bytes().all(|c| c.is_ascii_digit())
-            && rest[1..3].parse::<u8>().is_ok_and(|h| h < 24)
-            && rest[4..6].parse::<u8>().is_ok_and(|m| m < 60));
+    // Bytes only: the input may hold any characters after the ASCII-checked prefix.
+    let rest = &b[i..];
+    let two = |x: u8, y: u8| {
+        (x.is_ascii_digit() && y.is_ascii_digit()).then(|| (x - b'0') * 10 + (y - b'0'))
+    };
+    let offset_ok = matches!(rest, b"Z" | b"z")
+        || matches!(rest, [b'+' | b'-', h1, h2, b':', m1, m2]
+            if two(*h1, *h2).is_some_and(|h| h < 24) && two(*m1, *m2).is_some_and(|m| m < 60));
     if !offset_ok {
         return false;
     }
@@ -794,6 +793,9 @@ mod tests {
             "2013-06-24T25:00:00Z",
             "2013-06-24T16:39:18.Z",
             "2013-06-24T16:39:18+0530",
+            "2013-06-24T16:39:18+é:00",
+            "2013-06-24T16:39:18.5ééé",
+            "2013-06-24T16:39:18+24:00",
             "yesterday",
         ] {
             assert!(!is_rfc3339(bad), "{bad}");

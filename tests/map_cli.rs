@@ -250,3 +250,24 @@ fn every_resource_of_the_kind_runs_in_order() {
         "{err}"
     );
 }
+
+#[test]
+fn unreadable_files_exit_2() {
+    let o = map(&["--kind", "okta-user", "--input", "fixtures/okta/nope.json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).starts_with("error: cannot read fixtures/okta/nope.json"), "{}", stderr(&o));
+    let o = map(&[
+        "--mapping",
+        "fixtures/configs/nope.yml",
+        "--kind",
+        "okta-user",
+        "--input",
+        "fixtures/okta/users.sample.json",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).starts_with("fixtures/configs/nope.yml:1:1: cannot read the file"),
+        "{}",
+        stderr(&o)
+    );
+}
