@@ -300,3 +300,18 @@ fn truncated_blueprint_files_never_panic() {
         assert!(r.is_err() || i == 0 || text[i..].trim().is_empty());
     }
 }
+
+#[test]
+fn odd_property_values_never_panic() {
+    use port_okta::blueprint::{is_email, is_rfc3339, is_url};
+    let alphabet: Vec<char> = "0123456789-:T.Z+zé@/\u{1F600} a".chars().collect();
+    let mut state = 7_u64;
+    for _ in 0..20_000 {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let len = (state >> 59) as usize + 16;
+        let s: String = (0..len)
+            .map(|k| alphabet[(state.rotate_left(k as u32 * 5) as usize) % alphabet.len()])
+            .collect();
+        let _ = (is_rfc3339(&s), is_email(&s), is_url(&s));
+    }
+}

@@ -238,3 +238,21 @@ fn debug_output_never_contains_a_secret() {
         assert!(shown.contains("client-id-is-not-secret"));
     }
 }
+
+#[test]
+fn odd_domain_values_never_panic() {
+    let alphabet: Vec<char> = "ab.-_:/[]@?#%09 é\u{1F600}\t\nhttps".chars().collect();
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    for _ in 0..20_000 {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let len = (state >> 58) as usize;
+        let mut s = String::new();
+        for k in 0..len {
+            let r = state.rotate_left(k as u32 * 7);
+            s.push(alphabet[(r as usize) % alphabet.len()]);
+        }
+        let _ = normalize_okta_domain(&s);
+        let _ = normalize_okta_domain(&format!("https://{s}"));
+        let _ = Settings::from_env(&env(&[("OKTA_DOMAIN", &s), ("PORT_BASE_URL", &s)]));
+    }
+}
