@@ -178,6 +178,12 @@ fn a_kind_missing_from_the_mapping_exits_2() {
         stderr(&o),
         "<built-in>:1:1: kind `okta-app` is not in the mapping (it has: okta-user, okta-group)\n"
     );
+    let o = map(&["--kind", "okta-users", "--input", "fixtures/okta/users.sample.json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "<built-in>:1:1: kind `okta-users` is not in the mapping, did you mean `okta-user`? (it has: okta-user, okta-group)\n"
+    );
 }
 
 #[test]

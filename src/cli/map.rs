@@ -86,7 +86,11 @@ pub fn run(args: MapArgs) -> anyhow::Result<ExitCode> {
             }
         }
         let has = if kinds.is_empty() { "no resources".to_string() } else { kinds.join(", ") };
-        let message = format!("kind `{}` is not in the mapping (it has: {has})", args.kind);
+        let hint = match config::suggest(&args.kind, &kinds) {
+            Some(s) => format!(", did you mean `{s}`?"),
+            None => String::new(),
+        };
+        let message = format!("kind `{}` is not in the mapping{hint} (it has: {has})", args.kind);
         return Ok(fail(&one(&config.file, Location { line: 1, col: 1 }, message)));
     }
 

@@ -385,11 +385,11 @@ impl Cx<'_> {
                         Some(text.clone())
                     } else {
                         let hint = match suggest(text, &KINDS) {
-                            Some(s) => format!("did you mean `{s}`? "),
+                            Some(s) => format!(", did you mean `{s}`?"),
                             None => String::new(),
                         };
                         let message = format!(
-                            "unknown kind `{text}`, {hint}(this integration exports `okta-user` and `okta-group`)"
+                            "unknown kind `{text}`{hint} (this integration exports `okta-user` and `okta-group`)"
                         );
                         self.err(n.at, &f.child("kind"), message);
                         None
@@ -588,7 +588,7 @@ impl Cx<'_> {
 ///
 /// Compares case-insensitively with `_` and `-` removed first (so `includeGroups` finds
 /// `include_groups`), then by edit distance.
-pub(crate) fn suggest<'c>(word: &str, candidates: &[&'c str]) -> Option<&'c str> {
+pub fn suggest<'c>(word: &str, candidates: &[&'c str]) -> Option<&'c str> {
     let norm = |s: &str| -> String {
         s.chars().filter(|c| *c != '_' && *c != '-').flat_map(char::to_lowercase).collect()
     };

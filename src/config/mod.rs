@@ -11,7 +11,7 @@ pub mod settings;
 mod yaml;
 
 use crate::diag::{Diagnostic, Diagnostics, Location};
-pub use load::{KINDS, parse_str};
+pub use load::{KINDS, parse_str, suggest};
 pub use model::PortAppConfig;
 use std::path::Path;
 
