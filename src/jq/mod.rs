@@ -115,7 +115,7 @@ impl Program {
     /// Compile `source` (as the user wrote it; the single-quote rewrite is applied here).
     pub fn compile(source: &str, opts: &JqOptions) -> Result<Program, CompileError> {
         let quoted = rewrite::single_quotes(source);
-        let (body, inserted) = rewrite::interpolations(&quoted);
+        let (body, inserted) = rewrite::for_jaq(&quoted);
         let prefix = if opts.allow_env { "" } else { ENV_LOCKDOWN };
         let code = format!("{prefix}{body}");
         // Map an offset in `code` back to the user's text.

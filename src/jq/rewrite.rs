@@ -31,64 +31,110 @@ pub fn single_quotes(src: &str) -> String {
     out
 }
 
-/// Insert [`TEXT_FMT`] before every interpolated string that has no format.
+/// Rewrite `src` for jaq: [`TEXT_FMT`] before every interpolated string that has no format, and
+/// `(try A) // B` for every `A // B` (jq's `//` swallows errors raised by its left side; jaq's
+/// does not).
 ///
-/// Returns the rewritten source and the byte offsets (in the input) where text was inserted, so
+/// Returns the rewritten source and the insertions as (offset in the input, inserted length), so
 /// error offsets can be mapped back. Sources that do not lex are returned unchanged.
-pub fn interpolations(src: &str) -> (String, Vec<usize>) {
+pub fn for_jaq(src: &str) -> (String, Vec<(usize, usize)>) {
     let Ok(tokens) = Lexer::new(src).lex() else {
         return (src.to_owned(), Vec::new());
     };
-    let mut at = Vec::new();
-    collect(src, &tokens, &mut at);
-    if at.is_empty() {
-        return (src.to_owned(), at);
+    let mut ins: Vec<(usize, String)> = Vec::new();
+    collect(src, &tokens, &mut ins);
+    if ins.is_empty() {
+        return (src.to_owned(), Vec::new());
     }
-    at.sort_unstable();
-    let mut out = String::with_capacity(src.len() + at.len() * (TEXT_FMT.len() + 1));
+    // Stable: insertions at the same offset keep the order they were found in.
+    ins.sort_by_key(|(pos, _)| *pos);
+    let mut out = String::with_capacity(src.len() + ins.len() * 8);
     let mut last = 0;
-    for &pos in &at {
-        out.push_str(&src[last..pos]);
-        out.push_str(TEXT_FMT);
-        out.push(' ');
-        last = pos;
+    let mut shifts = Vec::with_capacity(ins.len());
+    for (pos, text) in &ins {
+        out.push_str(&src[last..*pos]);
+        out.push_str(text);
+        shifts.push((*pos, text.len()));
+        last = *pos;
     }
     out.push_str(&src[last..]);
-    (out, at)
+    (out, shifts)
 }
 
-fn collect(src: &str, tokens: &[Token<&str>], at: &mut Vec<usize>) {
-    for (i, Token(s, tok)) in tokens.iter().enumerate() {
-        match tok {
+fn is_sym(t: &Token<&str>, s: &str) -> bool {
+    matches!(t, Token(x, Tok::Sym) if *x == s)
+}
+
+/// Tokens that end the left operand of `//` when scanning backwards at one nesting level.
+fn starts_operand_after(t: &Token<&str>) -> bool {
+    match t {
+        Token(x, Tok::Sym) => matches!(*x, "," | "|" | "//" | ";" | ":"),
+        Token(x, Tok::Word) => {
+            matches!(*x, "if" | "then" | "elif" | "else" | "catch" | "def" | "import" | "include")
+        }
+        _ => false,
+    }
+}
+
+fn collect(src: &str, tokens: &[Token<&str>], ins: &mut Vec<(usize, String)>) {
+    let start_of = |t: &Token<&str>| jaq_core::load::span(src, t.0).start;
+    for (i, tok) in tokens.iter().enumerate() {
+        match &tok.1 {
             Tok::Str(parts) => {
                 let interpolated = parts.iter().any(|p| matches!(p, StrPart::Term(_)));
                 let prev = i.checked_sub(1).map(|j| &tokens[j]);
                 let formatted = matches!(prev, Some(Token(_, Tok::Fmt)));
                 let after_dot = matches!(prev, Some(Token(p, Tok::Sym)) if p.ends_with('.'));
-                let after_def_or_import = matches!(prev, Some(Token(p, Tok::Word))
+                let after_import = matches!(prev, Some(Token(p, Tok::Word))
                     if matches!(*p, "import" | "include"));
-                if interpolated && !formatted && !after_dot && !after_def_or_import {
-                    at.push(jaq_core::load::span(src, s).start);
+                if interpolated && !formatted && !after_dot && !after_import {
+                    ins.push((start_of(tok), format!("{TEXT_FMT} ")));
                 }
                 for p in parts {
                     if let StrPart::Term(t) = p {
-                        collect(src, std::slice::from_ref(t), at);
+                        collect(src, std::slice::from_ref(t), ins);
                     }
                 }
             }
-            Tok::Block(inner) => collect(src, inner, at),
+            Tok::Block(inner) => {
+                // The block's own delimiters are its first and last tokens' neighbours: the
+                // inner tokens start after the opening delimiter.
+                collect(src, inner, ins);
+            }
+            Tok::Sym if is_sym(tok, "//") => {
+                // Find where the left operand starts at this level.
+                // `if ... end` is one operand: skip nested conditionals as a whole.
+                let mut j = i;
+                let mut depth = 0usize;
+                while j > 0 {
+                    let t = &tokens[j - 1];
+                    if matches!(t, Token("end", Tok::Word)) {
+                        depth += 1;
+                    } else if depth > 0 && matches!(t, Token("if", Tok::Word)) {
+                        depth -= 1;
+                    } else if depth == 0 && starts_operand_after(t) {
+                        break;
+                    }
+                    j -= 1;
+                }
+                if j < i {
+                    ins.push((start_of(&tokens[j]), "(try (".to_owned()));
+                    ins.push((start_of(tok), ")) ".to_owned()));
+                }
+            }
             _ => {}
         }
     }
 }
 
-/// Map a byte offset in rewritten text back to the original, given the insertion points.
-pub fn original_offset(offset: usize, inserted: &[usize]) -> usize {
-    let step = TEXT_FMT.len() + 1;
+/// Map a byte offset in rewritten text back to the original, given the insertions.
+pub fn original_offset(offset: usize, inserted: &[(usize, usize)]) -> usize {
     let mut shift = 0;
-    for &pos in inserted {
-        if offset >= pos + shift + step {
-            shift += step;
+    for &(pos, len) in inserted {
+        if offset >= pos + shift + len {
+            shift += len;
+        } else if offset >= pos + shift {
+            return pos;
         } else {
             break;
         }
@@ -111,14 +157,28 @@ mod tests {
 
     #[test]
     fn interpolations_get_the_text_format() {
-        let (s, at) = interpolations(r#""a\(.x)b""#);
+        let (s, at) = for_jaq(r#""a\(.x)b""#);
         assert_eq!(s, r#"@jqtext "a\(.x)b""#);
-        assert_eq!(at, vec![0]);
-        let (s, _) = interpolations(r#"@base64 "a\(.x)""#);
+        assert_eq!(at, vec![(0, 8)]);
+        let (s, _) = for_jaq(r#"@base64 "a\(.x)""#);
         assert_eq!(s, r#"@base64 "a\(.x)""#);
-        let (s, _) = interpolations(r#""plain" + "\("in\(1)")""#);
+        let (s, _) = for_jaq(r#""plain" + "\("in\(1)")""#);
         assert_eq!(s, r#""plain" + @jqtext "\(@jqtext "in\(1)")""#);
-        assert_eq!(original_offset(9, &[0]), 1);
-        assert_eq!(original_offset(3, &[5]), 3);
+        assert_eq!(original_offset(9, &[(0, 8)]), 1);
+        assert_eq!(original_offset(3, &[(5, 8)]), 3);
+    }
+
+    #[test]
+    fn alternatives_swallow_left_errors() {
+        assert_eq!(for_jaq(".a // .b").0, "(try (.a )) // .b");
+        assert_eq!(for_jaq(".a // .b // .c").0, "(try (.a )) // (try (.b )) // .c");
+        assert_eq!(for_jaq("1, .a + 1 // 2 | f").0, "1, (try (.a + 1 )) // 2 | f");
+        assert_eq!(for_jaq("{a: .x // 1}").0, "{a: (try (.x )) // 1}");
+        assert_eq!(for_jaq("if .a // .b then 1 else 2 end").0, "if (try (.a )) // .b then 1 else 2 end");
+        assert_eq!(for_jaq(".a //= 1").0, ".a //= 1");
+        assert_eq!(
+            for_jaq("if .a then 1 else 2 end // 3").0,
+            "(try (if .a then 1 else 2 end )) // 3"
+        );
     }
 }

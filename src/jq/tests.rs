@@ -50,7 +50,11 @@ const CASES: &[(&str, &str, &str)] = &[
     (r#""\(10/2)""#, "null", r#"["5"]"#),
     (r#""a\(1.5)b\(null)\(true)\([1,{"x":2}])""#, "null", r#"["a1.5bnulltrue[1,{\"x\":2}]"]"#),
     ("10/2 | tostring", "null", r#"["5"]"#),
-    ("[1, 1.5, \"s\", null, {\"a\":[]}] | map(tostring)", "null", r#"[["1","1.5","s","null","{\"a\":[]}"]]"#),
+    (
+        "[1, 1.5, \"s\", null, {\"a\":[]}] | map(tostring)",
+        "null",
+        r#"[["1","1.5","s","null","{\"a\":[]}"]]"#,
+    ),
     ("{\"a\": (3/2)} | tojson", "null", r#"["{\"a\":1.5}"]"#),
     ("1e1000 | tojson", "null", r#"["1.7976931348623157e+308"]"#),
     ("\"a,b,c\" | split(\",\")", "null", r#"[["a","b","c"]]"#),
@@ -58,9 +62,17 @@ const CASES: &[(&str, &str, &str)] = &[
     ("\"a1b22c\" | [splits(\"[0-9]+\")]", "null", r#"[["a","b","c"]]"#),
     (r#"["a",null,1,true] | join("-")"#, "null", r#"["a--1-true"]"#),
     ("[] | join(\",\")", "null", r#"[""]"#),
-    ("[.firstName, .displayName, .lastName] | join(\" \")", r#"{"firstName":"Isaac","lastName":"Brock"}"#, r#"["Isaac  Brock"]"#),
+    (
+        "[.firstName, .displayName, .lastName] | join(\" \")",
+        r#"{"firstName":"Isaac","lastName":"Brock"}"#,
+        r#"["Isaac  Brock"]"#,
+    ),
     ("\"AbC\" | ascii_downcase, ascii_upcase", "null", r#"["abc","ABC"]"#),
-    ("\"foobar\" | ltrimstr(\"foo\"), rtrimstr(\"bar\"), ltrimstr(\"x\")", "null", r#"["bar","foo","foobar"]"#),
+    (
+        "\"foobar\" | ltrimstr(\"foo\"), rtrimstr(\"bar\"), ltrimstr(\"x\")",
+        "null",
+        r#"["bar","foo","foobar"]"#,
+    ),
     ("\"xax\" | trimstr(\"x\")", "null", r#"["a"]"#),
     ("\"foobar\" | startswith(\"foo\"), endswith(\"foo\")", "null", "[true,false]"),
     ("\"abc\" * 2", "null", r#"["abcabc"]"#),
@@ -68,7 +80,11 @@ const CASES: &[(&str, &str, &str)] = &[
     ("\"42\" | tonumber", "null", "[42]"),
     ("\"4.5\" | tonumber", "null", "[4.5]"),
     ("\"1e3\" | tonumber", "null", "[1000]"),
-    ("[\" 4\", \"1 2\", \"\", \"abc\", \"0x10\"] | map(try tonumber catch \"E\")", "null", r#"[["E","E","E","E","E"]]"#),
+    (
+        "[\" 4\", \"1 2\", \"\", \"abc\", \"0x10\"] | map(try tonumber catch \"E\")",
+        "null",
+        r#"[["E","E","E","E","E"]]"#,
+    ),
     ("\"[1,{\\\"a\\\":2}]\" | fromjson", "null", r#"[[1,{"a":2}]]"#),
     // regex
     ("\"test 123\" | test(\"\\\\d+\")", "null", "[true]"),
@@ -76,7 +92,11 @@ const CASES: &[(&str, &str, &str)] = &[
     ("\"ABC\" | test([\"abc\", \"i\"])", "null", "[true]"),
     ("\"ABC\" | test(\"abc\"; null)", "null", "[false]"),
     ("\"foo bar\" | match(\"o+\") | [.offset, .length, .string]", "null", r#"[[1,2,"oo"]]"#),
-    ("\"xyzzy-14\" | capture(\"(?<a>[a-z]+)-(?<n>[0-9]+)\")", "null", r#"[{"a":"xyzzy","n":"14"}]"#),
+    (
+        "\"xyzzy-14\" | capture(\"(?<a>[a-z]+)-(?<n>[0-9]+)\")",
+        "null",
+        r#"[{"a":"xyzzy","n":"14"}]"#,
+    ),
     ("\"abAB\" | [scan(\"[ab]\")]", "null", r#"[["a","b"]]"#),
     ("\"a-b-c\" | sub(\"-\"; \"+\")", "null", r#"["a+b-c"]"#),
     ("\"a-b-c\" | gsub(\"-\"; \"+\")", "null", r#"["a+b+c"]"#),
@@ -87,7 +107,11 @@ const CASES: &[(&str, &str, &str)] = &[
     ("map(. * 2)", "[1,2]", "[[2,4]]"),
     ("map_values(. + 1)", r#"{"a":1,"b":2}"#, r#"[{"a":2,"b":3}]"#),
     ("to_entries", r#"{"a":1,"b":2}"#, r#"[[{"key":"a","value":1},{"key":"b","value":2}]]"#),
-    ("from_entries", r#"[{"key":"a","value":1},{"Key":"b","Value":2},{"name":"c","value":3},{"Name":"d","Value":4}]"#, r#"[{"a":1,"b":2,"c":3,"d":4}]"#),
+    (
+        "from_entries",
+        r#"[{"key":"a","value":1},{"Key":"b","Value":2},{"name":"c","value":3},{"Name":"d","Value":4}]"#,
+        r#"[{"a":1,"b":2,"c":3,"d":4}]"#,
+    ),
     ("from_entries", r#"[{"key":"a","value":null,"Value":5}]"#, r#"[{"a":null}]"#),
     ("[] | from_entries", "null", "[{}]"),
     ("try from_entries catch \"E\"", r#"[{"key":1,"value":2}]"#, r#"["E"]"#),
@@ -145,7 +169,9 @@ fn builtins_match_jq_1_8_2() {
         let expected: Value = serde_json::from_str(expected).unwrap();
         match all(prog, input) {
             Ok(got) if Value::Array(got.clone()) == expected => {}
-            Ok(got) => failures.push(format!("{prog}: expected {expected}, got {}", Value::Array(got))),
+            Ok(got) => {
+                failures.push(format!("{prog}: expected {expected}, got {}", Value::Array(got)))
+            }
             Err(e) => failures.push(format!("{prog}: expected {expected}, got error {e}")),
         }
     }

@@ -258,7 +258,9 @@ mod tests {
         assert_eq!(f(1.5), "1.5");
         assert_eq!(f(0.1), "0.1");
         assert_eq!(f(-2.25), "-2.25");
-        assert_eq!(f(1e17), "100000000000000000");
+        assert_eq!(f(1e17), "1e+17");
+        assert_eq!(f(1e15), "1000000000000000");
+        assert_eq!(f(123e15), "123000000000000000");
         assert_eq!(f(1e300), "1e+300");
         assert_eq!(f(1.5e300), "1.5e+300");
         assert_eq!(f(0.00001), "1e-05");
