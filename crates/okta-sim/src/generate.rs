@@ -4,7 +4,7 @@
 //! seeded with `--seed`, and timestamps are placed before a fixed anchor (2026-01-01), so the
 //! same flags always give byte-identical exports.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
 use serde_json::{Map, Value, json};
@@ -250,19 +250,17 @@ pub(crate) fn generate(users: usize, groups: usize, apps: usize, seed: u64) -> O
 
     // Users.
     let mut ids: Vec<String> = Vec::with_capacity(users);
-    let mut logins: HashSet<String> = HashSet::with_capacity(users);
+    let mut logins: HashMap<String, u32> = HashMap::with_capacity(users);
     for i in 0..users {
         let id = org.new_id("00u");
         let first = *pick(&mut rng, FIRST);
         let last = *pick(&mut rng, LAST);
         let base = format!("{}.{}", ascii_slug(first), ascii_slug(last));
-        let mut login = format!("{base}@example.com");
-        let mut n = 1;
-        while logins.contains(&login) {
-            n += 1;
-            login = format!("{base}{n}@example.com");
-        }
-        logins.insert(login.clone());
+        // Unique logins: the n-th person with the same name gets `first.last{n}` (n ≥ 2).
+        let n = logins.entry(base.clone()).or_insert(0);
+        *n += 1;
+        let login =
+            if *n == 1 { format!("{base}@example.com") } else { format!("{base}{n}@example.com") };
         let status = status_for(&mut rng, i);
         let created = ANCHOR_MS - 7 * YEAR_MS + rng.i64(0..6 * YEAR_MS);
         let created = created - created % 1000;
@@ -291,7 +289,7 @@ pub(crate) fn generate(users: usize, groups: usize, apps: usize, seed: u64) -> O
             + rng.i64(0..86_400_000);
         let (city, state, zip, country) = *pick(&mut rng, CITIES);
         let dept = *pick(&mut rng, DEPTS);
-        let mut p = Map::new();
+        let mut p = Map::with_capacity(32);
         p.insert("login".into(), json!(login));
         p.insert("email".into(), json!(login));
         p.insert("firstName".into(), json!(first));

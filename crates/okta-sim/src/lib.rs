@@ -57,6 +57,18 @@
 //!   set. `reset` sends headers then aborts the body, so the client sees a broken connection.
 //! * `POST /__sim/ratelimits/reset`: starts every rate-limit window afresh.
 //!
+//! ## Binary
+//!
+//! ```text
+//! okta-sim --listen 127.0.0.1:0 --users 500 --groups 40 --apps 8 --seed 42 --token T \
+//!          [--from export.json] [--base-url https://acme.okta.example] \
+//!          [--rate-limit-scale 0.01] [--latency-ms 20] [--concurrency-limit 75] \
+//!          [--hook-timeout-ms 3000] [--faults '<JSON of POST /__sim/faults>'] \
+//!          [--error-rate 0.05] [--reset-rate 0.01] [--slow-ms 200]
+//! ```
+//! The first stdout line is `listening on http://127.0.0.1:PORT`; it serves until SIGINT or
+//! SIGTERM, then shuts down cleanly (exit status 0).
+//!
 //! ## Library use
 //!
 //! ```no_run
@@ -150,17 +162,32 @@ fn build_org(config: &SimConfig) -> anyhow::Result<model::Org> {
     }
 }
 
-/// Generates (or loads) the org of a config and returns its export document, without serving.
-/// Used by the benchmark to time generation.
-pub fn generate_export(config: &SimConfig, base_url: &str) -> anyhow::Result<Value> {
-    Ok(build_org(config)?.export(base_url))
+/// An org generated (or loaded) without serving it: for benchmarks and export comparisons.
+#[derive(Debug)]
+pub struct GeneratedOrg(model::Org);
+
+impl GeneratedOrg {
+    /// Number of users (all statuses).
+    pub fn users(&self) -> usize {
+        self.0.users.len()
+    }
+    /// Number of groups (Everyone included).
+    pub fn groups(&self) -> usize {
+        self.0.groups.len()
+    }
+    /// Number of group memberships (Everyone included).
+    pub fn memberships(&self) -> usize {
+        self.0.members.values().map(|s| s.len()).sum()
+    }
+    /// The export document, with links on `base_url`.
+    pub fn export(&self, base_url: &str) -> Value {
+        self.0.export(base_url)
+    }
 }
 
-/// Generates (or loads) the org of a config and returns (users, groups, memberships) counts.
-pub fn generate_counts(config: &SimConfig) -> anyhow::Result<(usize, usize, usize)> {
-    let org = build_org(config)?;
-    let m = org.members.values().map(|s| s.len()).sum();
-    Ok((org.users.len(), org.groups.len(), m))
+/// Generates (or, with [`SimConfig::org`], loads) the org of a config without serving it.
+pub fn generate(config: &SimConfig) -> anyhow::Result<GeneratedOrg> {
+    build_org(config).map(GeneratedOrg)
 }
 
 /// Builds a state and router without binding a socket (for `tower::ServiceExt::oneshot`-style

@@ -460,10 +460,13 @@ impl Org {
     pub(crate) fn new_id(&mut self, prefix: &str) -> String {
         loop {
             let id = okta_id(&mut self.rng, prefix);
-            if !self.users.contains_key(&id)
-                && !self.groups.contains_key(&id)
-                && !self.apps.contains_key(&id)
-            {
+            let taken = match prefix {
+                "00u" => self.users.contains_key(&id),
+                "00g" => self.groups.contains_key(&id),
+                "0oa" => self.apps.contains_key(&id),
+                _ => false,
+            };
+            if !taken {
                 return id;
             }
         }

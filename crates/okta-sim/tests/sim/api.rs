@@ -318,12 +318,10 @@ async fn group_writes_and_rules() {
 async fn export_round_trips_through_from() {
     let cfg =
         okta_sim::SimConfig { base_url: Some("https://acme.okta.example".into()), ..config() };
-    let a = okta_sim::generate_export(&cfg, "https://acme.okta.example").unwrap();
-    let b = okta_sim::generate_export(
-        &okta_sim::SimConfig { org: Some(a.clone()), ..cfg.clone() },
-        "https://acme.okta.example",
-    )
-    .unwrap();
+    let a = okta_sim::generate(&cfg).unwrap().export("https://acme.okta.example");
+    let b = okta_sim::generate(&okta_sim::SimConfig { org: Some(a.clone()), ..cfg.clone() })
+        .unwrap()
+        .export("https://acme.okta.example");
     assert_eq!(a, b);
     // A simulator loaded from it serves the same users, with Link headers on the configured base.
     let sim = sim(okta_sim::SimConfig { org: Some(a.clone()), ..cfg }).await;
