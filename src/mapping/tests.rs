@@ -297,3 +297,24 @@ fn fast_path_agrees_with_jaq() {
     }
     assert_eq!(checked, exprs.len() * 400);
 }
+
+#[test]
+fn parse_item_prunes_without_changing_the_result() {
+    let c = compile(&config::builtin_default(), &BlueprintSet::seed(), &JqOptions::default()).unwrap();
+    let r = &c.resources[0];
+    assert!(r.projection.is_some());
+    let item = json!({
+        "id": "00u1", "status": "ACTIVE", "credentials": {"provider": {"type": "OKTA"}},
+        "profile": {"login": "a@x", "firstName": "A", "lastName": null, "costCenter": "x"},
+        "groups": [{"id": "g1", "profile": {"name": "n"}}, {"id": "g2"}],
+        "_links": {"self": {"href": "h"}}
+    });
+    let bytes = serde_json::to_vec(&item).unwrap();
+    let pruned = r.parse_item(&bytes).unwrap();
+    assert!(pruned.get("_links").is_none() && pruned.get("credentials").is_none());
+    assert_eq!(r.map_item(&pruned), r.map_item(&item));
+    // A mapping with a jaq-only expression parses everything.
+    let r = user_resource("identifier: .id\nblueprint: '\"okta-user\"'\ntitle: '.profile | keys | join(\",\")'");
+    assert!(r.projection.is_none());
+    assert_eq!(r.parse_item(&bytes).unwrap(), item);
+}
