@@ -156,7 +156,7 @@ pub(crate) fn user_links(u: &User, base: &str, full: bool) -> Value {
         }
         l.insert(
             "schema".into(),
-            json!({"href": format!("{base}/api/v1/meta/schemas/user/osc{}", &u.type_id[3..])}),
+            json!({"href": format!("{base}/api/v1/meta/schemas/user/osc{}", u.type_id.get(3..).unwrap_or(&u.type_id))}),
         );
         l.insert(
             "type".into(),

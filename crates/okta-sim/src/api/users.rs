@@ -583,7 +583,7 @@ async fn app_links(
         }
         items.push(
             json!({
-                "id": format!("00a{}", &au.assignment_id[3..]),
+                "id": format!("00a{}", au.assignment_id.get(3..).unwrap_or(&au.assignment_id)),
                 "label": app.label(),
                 "linkUrl": format!("{base}/home/{}/{}/{}", app.name(), app.id, 100 + app.seq % 900),
                 "logoUrl": format!("{base}/assets/img/logos/{}.png", app.name()),
