@@ -144,6 +144,16 @@ async def run(url, token):
             bad.append(g.id)
     check("members: every group's members equal the export", not bad, str(bad[:3]))
     check("members: some groups span several pages", multi_page > 0)
+    apps, apages = await all_pages(client.list_applications, limit=3)
+    check("apps: every app (polymorphic sign-on modes) through pagination",
+          apages >= 2 and [a.actual_instance.id if hasattr(a, "actual_instance") else a.id for a in apps]
+          == [a["id"] for a in export["apps"]], f"pages={apages}")
+
+    missing = await client.get_user("00unotthere000000000")
+    err = missing[-1]
+    check("errors: unknown user is Okta's 404 E0000007 for the SDK",
+          getattr(err, "error_code", None) == "E0000007" and getattr(err, "status", 404) == 404, repr(err))
+
     everyone = next(g for g in groups if enum_value(g.type) == "BUILT_IN")
     check("members: Everyone holds every user", sorted(export["memberships"][everyone.id]) == sorted(exp_users))
 
