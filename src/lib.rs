@@ -16,7 +16,6 @@ pub mod blueprint;
 pub mod catalog;
 pub mod config;
 pub mod diag;
-#[cfg(any())] // TEMP: until the mapping API lands
 pub mod engine;
 pub mod jq;
 pub mod mapping;

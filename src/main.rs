@@ -17,13 +17,10 @@ struct Cli {
 enum Command {
     /// Mapping playground: map a JSON array of raw Okta items to entities (stdout).
     Map(cli::map::MapArgs),
-    #[cfg(any())]
     /// One full resync of the Okta org into the catalog, then exit.
     Sync(cli::sync::SyncArgs),
-    #[cfg(any())]
     /// Start the Okta simulator, sync it into ./demo-catalog.db, and show the result.
     Demo(cli::demo::DemoArgs),
-    #[cfg(any())]
     /// Inspect the embedded catalog.
     #[command(subcommand)]
     Catalog(cli::catalog::CatalogCommand),
@@ -33,11 +30,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Map(args) => cli::map::run(args),
-        #[cfg(any())]
         Command::Sync(args) => cli::sync::run(args),
-        #[cfg(any())]
         Command::Demo(args) => cli::demo::run(args),
-        #[cfg(any())]
         Command::Catalog(cmd) => cli::catalog::run(cmd),
     };
     match result {

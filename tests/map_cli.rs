@@ -82,14 +82,25 @@ fn maps_the_sample_groups() {
 
 #[test]
 fn blueprint_validation_keeps_invalid_entities_off_stdout() {
+    // The seed blueprints with a status enum that leaves PROVISIONED out.
+    let mut blueprints: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{}/resources/blueprints.json", root())).unwrap(),
+    )
+    .unwrap();
+    blueprints[0]["schema"]["properties"]["status"]["enum"] =
+        serde_json::json!(["ACTIVE", "SUSPENDED", "DEPROVISIONED"]);
+    let path =
+        std::env::temp_dir().join(format!("port-okta-map-cli-strict-{}.json", std::process::id()));
+    std::fs::write(&path, blueprints.to_string()).unwrap();
     let o = map(&[
         "--kind",
         "okta-user",
         "--input",
         "fixtures/okta/users.sample.json",
         "--blueprints",
-        "resources/blueprints.json",
+        path.to_str().unwrap(),
     ]);
+    let _ = std::fs::remove_file(&path);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(stdout_json(&o).len(), 4);
     let err = stderr(&o);

@@ -7,8 +7,10 @@
 
 use super::sync::{SyncArgs, SyncJob, execute, exit_code, print_summary};
 use anyhow::{Context, bail};
+use port_okta::blueprint::BlueprintSet;
 use port_okta::catalog::Catalog;
 use port_okta::catalog::sqlite::SqliteCatalog;
+use port_okta::config;
 use port_okta::model::Entity;
 use port_okta::secret::Secret;
 use std::io::{BufRead, BufReader};
@@ -16,9 +18,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 
 /// The mapping the demo uses: the seed mapping plus the manager relation and applications.
-const DEMO_MAPPING: &str = "examples/full/port-app-config.yml";
+const DEMO_MAPPING: &str = include_str!("../../examples/full/port-app-config.yml");
 /// The blueprints that go with it.
-const DEMO_BLUEPRINTS: &str = "examples/full/blueprints.json";
+const DEMO_BLUEPRINTS: &str = include_str!("../../examples/full/blueprints.json");
 
 /// Arguments of `port-okta demo`.
 #[derive(Debug, clap::Args)]
@@ -71,11 +73,14 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", args.catalog.display()));
     }
-    let (mapping, blueprints) = demo_files();
+    let config = config::parse_str("examples/full/port-app-config.yml", DEMO_MAPPING)
+        .map_err(|d| anyhow::anyhow!("{d}"))?;
+    let blueprints = BlueprintSet::parse_str("examples/full/blueprints.json", DEMO_BLUEPRINTS)
+        .map_err(|d| anyhow::anyhow!("{d}"))?;
     let sync_args = SyncArgs {
         catalog: format!("sqlite:{}", args.catalog.display()),
-        mapping,
-        blueprints,
+        mapping: None,
+        blueprints: None,
         json: false,
         dry_run: false,
         concurrency: 8,
@@ -89,7 +94,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         allow_env: false,
         catalog_path: args.catalog.clone(),
     };
-    let report = execute(&sync_args, &job)?;
+    let report = execute(&sync_args, &job, &config, &blueprints)?;
     drop(sim);
     print_summary(&report, false);
     show_entities(&args.catalog)?;
@@ -99,13 +104,6 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         args.catalog.display()
     );
     Ok(exit_code(&report))
-}
-
-/// The demo mapping files, when run from the repository (else the built-in seed mapping).
-fn demo_files() -> (Option<PathBuf>, Option<PathBuf>) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let (m, b) = (root.join(DEMO_MAPPING), root.join(DEMO_BLUEPRINTS));
-    if m.exists() && b.exists() { (Some(m), Some(b)) } else { (None, None) }
 }
 
 /// Prints a few users and groups with their relations.

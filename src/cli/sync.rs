@@ -3,7 +3,7 @@
 use anyhow::{Context, bail};
 use port_okta::blueprint::BlueprintSet;
 use port_okta::catalog::sqlite::SqliteCatalog;
-use port_okta::config::{self, settings::Settings};
+use port_okta::config::{self, model::PortAppConfig, settings::Settings};
 use port_okta::engine::resync::Progress;
 use port_okta::engine::{Deletion, ResyncOptions, ResyncReport, resync};
 use port_okta::mapping::{self, JqOptions};
@@ -60,8 +60,7 @@ pub struct SyncJob {
 
 /// Runs `port-okta sync`.
 pub fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
-    let settings =
-        Settings::from_process_env().map_err(|errs| anyhow::anyhow!("{}", errs.join("\n")))?;
+    let settings = Settings::from_process_env().map_err(|errs| anyhow::anyhow!("{errs}"))?;
     let Some(okta_url) = settings.okta_base_url.clone() else {
         bail!("OKTA_DOMAIN (or OCEAN__INTEGRATION__CONFIG__OKTA_DOMAIN) is not set");
     };
@@ -72,10 +71,11 @@ pub fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
         okta_url,
         token,
         owner: settings.integration_identifier.clone(),
-        allow_env: settings.allow_environment_variables_jq_access,
+        allow_env: settings.allow_env_jq_access,
         catalog_path: sqlite_path(&args.catalog)?,
     };
-    let report = execute(&args, &job)?;
+    let (config, blueprints) = load_inputs(&args)?;
+    let report = execute(&args, &job, &config, &blueprints)?;
     if args.json {
         println!("{}", serde_json::to_string(&report.to_json())?);
     } else {
@@ -109,8 +109,8 @@ pub fn sqlite_path(target: &str) -> anyhow::Result<PathBuf> {
     Ok(PathBuf::from(target))
 }
 
-/// Loads config and blueprints, then runs one resync (against a scratch copy for a dry run).
-pub fn execute(args: &SyncArgs, job: &SyncJob) -> anyhow::Result<ResyncReport> {
+/// The mapping and blueprints named by the flags, or the built-in seed ones.
+pub fn load_inputs(args: &SyncArgs) -> anyhow::Result<(PortAppConfig, BlueprintSet)> {
     let config = match &args.mapping {
         Some(path) => config::load_file(path).map_err(|d| anyhow::anyhow!("{d}"))?,
         None => config::builtin_default(),
@@ -119,7 +119,17 @@ pub fn execute(args: &SyncArgs, job: &SyncJob) -> anyhow::Result<ResyncReport> {
         Some(path) => BlueprintSet::load_file(path).map_err(|d| anyhow::anyhow!("{d}"))?,
         None => BlueprintSet::seed(),
     };
-    let compiled = mapping::compile(&config, &blueprints, &JqOptions { allow_env: job.allow_env })
+    Ok((config, blueprints))
+}
+
+/// Compiles the mapping, then runs one resync (against a scratch copy for a dry run).
+pub fn execute(
+    args: &SyncArgs,
+    job: &SyncJob,
+    config: &PortAppConfig,
+    blueprints: &BlueprintSet,
+) -> anyhow::Result<ResyncReport> {
+    let compiled = mapping::compile(config, blueprints, &JqOptions { allow_env: job.allow_env })
         .map_err(|d| anyhow::anyhow!("{d}"))?;
     let okta = OktaClient::new(
         &job.okta_url,

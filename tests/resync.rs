@@ -42,11 +42,14 @@ impl Env {
         .await
         .expect("simulator starts");
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let cfg = config::load_file(&root.join("examples/full/port-app-config.yml")).expect("example mapping parses");
-        let blueprints =
-            BlueprintSet::load_file(&root.join("examples/full/blueprints.json")).expect("example blueprints parse");
-        let config = mapping::compile(&cfg, &blueprints, &JqOptions { allow_env: false }).expect("compiles");
-        let db = std::env::temp_dir().join(format!("port-okta-e2e-{}-{name}.db", std::process::id()));
+        let cfg = config::load_file(&root.join("examples/full/port-app-config.yml"))
+            .expect("example mapping parses");
+        let blueprints = BlueprintSet::load_file(&root.join("examples/full/blueprints.json"))
+            .expect("example blueprints parse");
+        let config =
+            mapping::compile(&cfg, &blueprints, &JqOptions { allow_env: false }).expect("compiles");
+        let db =
+            std::env::temp_dir().join(format!("port-okta-e2e-{}-{name}.db", std::process::id()));
         remove_db(&db);
         Self { sim, db, config, blueprints }
     }
@@ -67,7 +70,9 @@ impl Env {
     async fn sync_with(&self, config: &CompiledConfig) -> ResyncReport {
         let catalog = SqliteCatalog::open(&self.db).unwrap();
         let opts = ResyncOptions { owner: "okta-e2e".into(), record_plan: false, concurrency: 4 };
-        resync(&self.client(), config, &self.blueprints, &catalog, &opts, &|_| {}).await.expect("catalog works")
+        resync(&self.client(), config, &self.blueprints, &catalog, &opts, &|_| {})
+            .await
+            .expect("catalog works")
     }
 
     async fn entities(&self) -> Vec<Entity> {
@@ -75,10 +80,22 @@ impl Env {
     }
 
     async fn export(&self) -> Value {
-        http().get(format!("{}/__sim/export", self.sim.base_url())).send().await.unwrap().json().await.unwrap()
+        http()
+            .get(format!("{}/__sim/export", self.sim.base_url()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 
-    async fn api(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> reqwest::Response {
+    async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> reqwest::Response {
         let mut req = http()
             .request(method, format!("{}{path}", self.sim.base_url()))
             .header("Authorization", format!("SSWS {TOKEN}"))
@@ -94,7 +111,12 @@ impl Env {
     }
 
     async fn faults(&self, faults: Value) {
-        let r = http().post(format!("{}/__sim/faults", self.sim.base_url())).json(&faults).send().await.unwrap();
+        let r = http()
+            .post(format!("{}/__sim/faults", self.sim.base_url()))
+            .json(&faults)
+            .send()
+            .await
+            .unwrap();
         assert!(r.status().is_success());
     }
 
@@ -168,16 +190,27 @@ fn assert_catalog_equals_org(entities: &[Entity], org: &Value) {
     };
     let user_entities = by_bp("okta-user");
     let group_entities = by_bp("okta-group");
-    assert_eq!(user_entities.keys().copied().collect::<Vec<_>>(), users.keys().copied().collect::<Vec<_>>());
-    assert_eq!(group_entities.keys().copied().collect::<Vec<_>>(), groups.keys().copied().collect::<Vec<_>>());
+    assert_eq!(
+        user_entities.keys().copied().collect::<Vec<_>>(),
+        users.keys().copied().collect::<Vec<_>>()
+    );
+    assert_eq!(
+        group_entities.keys().copied().collect::<Vec<_>>(),
+        groups.keys().copied().collect::<Vec<_>>()
+    );
     let mut statuses = BTreeSet::new();
     for (id, u) in &users {
         let e = user_entities[id];
         assert_eq!(e.properties["status"], u["status"], "{id} status");
         assert_eq!(e.properties["login"], u["profile"]["login"], "{id} login");
         statuses.insert(u["status"].as_str().unwrap().to_string());
-        assert_eq!(ids(&e.relations["groups"]), user_groups.get(*id).cloned().unwrap_or_default(), "{id} groups");
-        let manager = u["profile"]["managerId"].as_str().filter(|m| !m.is_empty()).and_then(resolve);
+        assert_eq!(
+            ids(&e.relations["groups"]),
+            user_groups.get(*id).cloned().unwrap_or_default(),
+            "{id} groups"
+        );
+        let manager =
+            u["profile"]["managerId"].as_str().filter(|m| !m.is_empty()).and_then(resolve);
         assert_eq!(e.relations["manager"].as_str().map(str::to_string), manager, "{id} manager");
         assert_eq!(
             ids(&e.properties["applications"]),
@@ -185,12 +218,19 @@ fn assert_catalog_equals_org(entities: &[Entity], org: &Value) {
             "{id} applications"
         );
     }
-    assert!(statuses.contains("DEPROVISIONED") && statuses.contains("STAGED"), "statuses seen: {statuses:?}");
+    assert!(
+        statuses.contains("DEPROVISIONED") && statuses.contains("STAGED"),
+        "statuses seen: {statuses:?}"
+    );
     for (id, g) in &groups {
         let e = group_entities[id];
         assert_eq!(e.properties["name"], g["profile"]["name"], "{id} name");
         assert_eq!(e.properties["type"], g["type"], "{id} type");
-        assert_eq!(ids(&e.relations["members"]), members.get(*id).cloned().unwrap_or_default(), "{id} members");
+        assert_eq!(
+            ids(&e.relations["members"]),
+            members.get(*id).cloned().unwrap_or_default(),
+            "{id} members"
+        );
     }
 }
 
@@ -204,7 +244,11 @@ async fn resync_makes_the_catalog_equal_to_the_org() {
     assert_catalog_equals_org(&env.entities().await, &org);
     // The page floor: no request per user.
     let users = org["users"].as_array().unwrap().len() as u64;
-    assert!(report.okta_requests < users / 2, "{} requests for {users} users", report.okta_requests);
+    assert!(
+        report.okta_requests < users / 2,
+        "{} requests for {users} users",
+        report.okta_requests
+    );
     env.stop().await;
 }
 
@@ -220,7 +264,8 @@ async fn a_second_resync_after_mutations_converges() {
         .filter(|u| u["status"] == "ACTIVE")
         .map(|u| u["id"].as_str().unwrap().to_string())
         .collect();
-    let okta_group = org["groups"].as_array().unwrap().iter().find(|g| g["type"] == "OKTA_GROUP").unwrap();
+    let okta_group =
+        org["groups"].as_array().unwrap().iter().find(|g| g["type"] == "OKTA_GROUP").unwrap();
     let gid = okta_group["id"].as_str().unwrap().to_string();
     use reqwest::Method;
     // Create, deactivate, delete (twice: deactivate then delete), membership add/remove, new group.
@@ -239,8 +284,12 @@ async fn a_second_resync_after_mutations_converges() {
     env.api(Method::DELETE, &format!("/api/v1/users/{}", users[1]), None).await;
     env.api(Method::DELETE, &format!("/api/v1/users/{}", users[1]), None).await;
     env.api(Method::PUT, &format!("/api/v1/groups/{gid}/users/{new_id}"), None).await;
-    env.api(Method::POST, "/api/v1/groups", Some(json!({"profile": {"name": "Fresh group", "description": "made in a test"}})))
-        .await;
+    env.api(
+        Method::POST,
+        "/api/v1/groups",
+        Some(json!({"profile": {"name": "Fresh group", "description": "made in a test"}})),
+    )
+    .await;
     let report = env.sync().await;
     assert!(report.is_success(), "{:?}", report.to_json());
     assert_eq!(report.deletion, Deletion::Done);
@@ -255,7 +304,11 @@ async fn a_second_resync_after_mutations_converges() {
     assert_eq!(deactivated.properties["status"], "DEPROVISIONED");
     // A third resync changes nothing.
     let again = env.sync().await;
-    assert!(again.kinds.iter().all(|(_, k)| k.created == 0 && k.updated == 0 && k.deleted == 0), "{:?}", again.to_json());
+    assert!(
+        again.kinds.iter().all(|(_, k)| k.created == 0 && k.updated == 0 && k.deleted == 0),
+        "{:?}",
+        again.to_json()
+    );
     env.stop().await;
 }
 
@@ -327,13 +380,20 @@ async fn a_403_on_the_third_users_page_deletes_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_500_storm_deletes_nothing_it_should_not() {
-    assert_faulted_resync_deletes_nothing("f500", json!({"rules": [{"family": "*", "rate": 0.3, "status": 500}]})).await;
+    assert_faulted_resync_deletes_nothing(
+        "f500",
+        json!({"rules": [{"family": "*", "rate": 0.3, "status": 500}]}),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connection_resets_delete_nothing_they_should_not() {
-    assert_faulted_resync_deletes_nothing("freset", json!({"rules": [{"family": "*", "rate": 0.2, "action": "reset"}]}))
-        .await;
+    assert_faulted_resync_deletes_nothing(
+        "freset",
+        json!({"rules": [{"family": "*", "rate": 0.2, "action": "reset"}]}),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -354,9 +414,11 @@ async fn a_429_storm_completes_with_the_same_catalog() {
 async fn deletion_above_the_threshold_is_skipped() {
     let env = Env::start("threshold", 60, 4, 1).await;
     assert!(env.sync().await.is_success());
-    // A mapping whose selector now excludes most users: deleting them is above 0.9? No — use a
-    // strict threshold instead and delete a few users.
-    let mut cfg = config::load_file(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/full/port-app-config.yml")).unwrap();
+    // The same mapping with a strict threshold; then 3 of ~64 owned entities go stale.
+    let mut cfg = config::load_file(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/full/port-app-config.yml"),
+    )
+    .unwrap();
     cfg.entity_deletion_threshold = 0.01;
     let strict = mapping::compile(&cfg, &env.blueprints, &JqOptions { allow_env: false }).unwrap();
     let victims = delete_some_users(&env, 3).await;
