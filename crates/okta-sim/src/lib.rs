@@ -63,7 +63,8 @@
 //! okta-sim --listen 127.0.0.1:0 --users 500 --groups 40 --apps 8 --seed 42 --token T \
 //!          [--from export.json] [--base-url https://acme.okta.example] \
 //!          [--rate-limit-scale 0.01] [--latency-ms 20] [--concurrency-limit 75] \
-//!          [--hook-timeout-ms 3000] [--faults '<JSON of POST /__sim/faults>'] \
+//!          [--hook-timeout-ms 3000] [--hook-daily-cap 400000] \
+//!          [--faults '<JSON of POST /__sim/faults>'] \
 //!          [--error-rate 0.05] [--reset-rate 0.01] [--slow-ms 200]
 //! ```
 //! The first stdout line is `listening on http://127.0.0.1:PORT`; it serves until SIGINT or
@@ -85,7 +86,7 @@
 //! ## Known gaps
 //!
 //! No OAuth/DPoP (SSWS only), no per-token 50% share, no search-index lag, no asynchronous
-//! `transitioningToStatus`, no hook daily cap or activation lag, apps are read-only.
+//! `transitioningToStatus`, no hook activation lag, apps are read-only.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -128,6 +129,8 @@ pub struct SimConfig {
     pub concurrency_limit: usize,
     /// Timeout of each hook verification/delivery attempt (Okta: 3000 ms).
     pub hook_timeout_ms: u64,
+    /// Hook-eligible events delivered per 24 h before hooks stop firing (Okta: 400,000).
+    pub hook_daily_cap: u64,
     /// Initial fault configuration.
     pub faults: Faults,
     /// Load this export document instead of generating an org.
@@ -148,6 +151,7 @@ impl Default for SimConfig {
             latency_ms: 0,
             concurrency_limit: 75,
             hook_timeout_ms: 3000,
+            hook_daily_cap: 400_000,
             faults: Faults::default(),
             org: None,
             base_url: None,

@@ -46,6 +46,9 @@ struct Args {
     /// Per-attempt timeout of hook verification/delivery (ms).
     #[arg(long, default_value_t = 3000)]
     hook_timeout_ms: u64,
+    /// Hook-eligible events per 24 h before hooks stop firing.
+    #[arg(long, default_value_t = 400_000)]
+    hook_daily_cap: u64,
     /// Org base URL for Link headers (default: the listening address).
     #[arg(long)]
     base_url: Option<String>,
@@ -112,6 +115,7 @@ async fn main() -> anyhow::Result<()> {
         latency_ms: a.latency_ms,
         concurrency_limit: a.concurrency_limit,
         hook_timeout_ms: a.hook_timeout_ms,
+        hook_daily_cap: a.hook_daily_cap,
         faults,
         org,
         base_url: a.base_url,

@@ -247,6 +247,8 @@ pub(crate) struct Inner {
     stats: Mutex<Stats>,
     pub inflight: AtomicUsize,
     pub peak: AtomicUsize,
+    /// Hook-eligible events in the current 24 h window: (window start ms, count).
+    hook_day: Mutex<(i64, u64)>,
     pub events_tx: mpsc::UnboundedSender<Arc<Value>>,
     pub http: reqwest::Client,
 }
@@ -324,6 +326,7 @@ impl SimState {
             stats: Mutex::new(Stats::default()),
             inflight: AtomicUsize::new(0),
             peak: AtomicUsize::new(0),
+            hook_day: Mutex::new((0, 0)),
             events_tx,
             http: reqwest::Client::builder().no_proxy().build().unwrap_or_default(),
         }))
@@ -528,7 +531,21 @@ impl SimState {
             logs.push(LogRec { seq, published: now, event: ev.clone() });
         }
         if HOOK_ELIGIBLE.contains(&event_type) {
-            let _ = self.0.events_tx.send(ev);
+            // Okta's daily cap: past it, hooks stop firing for the rest of the 24 h window
+            // (the window starts at the first event) and events are not replayed.
+            let within = {
+                let mut day = self.0.hook_day.lock().unwrap_or_else(|e| e.into_inner());
+                if day.1 == 0 || now >= day.0 + 24 * 3600 * 1000 {
+                    *day = (now, 0);
+                }
+                day.1 += 1;
+                day.1 <= self.0.config.hook_daily_cap
+            };
+            if within {
+                let _ = self.0.events_tx.send(ev);
+            } else {
+                self.hook_stat("capped");
+            }
         }
     }
 }

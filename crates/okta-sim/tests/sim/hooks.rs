@@ -97,7 +97,7 @@ async fn delivery_with_auth_header_and_envelope() {
     let u = sim.h.export()["users"][0].clone();
     let uid = u["id"].as_str().unwrap();
     assert_eq!(sim.put(&format!("/api/v1/groups/{gid}/users/{uid}"), None).await.status(), 204);
-    assert!(poll(250, || rx.events().len() >= 2).await, "two events delivered");
+    assert!(poll(500, || rx.events().len() >= 2).await, "two events delivered");
     let d = &rx.deliveries()[0];
     assert_eq!(d.headers["x-hook-secret"], "s3cret");
     assert_eq!(d.headers["x-custom"], "c1");
@@ -127,7 +127,7 @@ async fn delivery_with_auth_header_and_envelope() {
     sim.post(&format!("/api/v1/eventHooks/{hook}/lifecycle/activate"), None).await;
     create_group(&sim, "Heard").await;
     assert!(
-        poll(250, || rx.events().iter().any(|e| e["target"][0]["displayName"] == "Heard")).await
+        poll(500, || rx.events().iter().any(|e| e["target"][0]["displayName"] == "Heard")).await
     );
     let names: Vec<Value> =
         rx.events().iter().map(|e| e["target"][0]["displayName"].clone()).collect();
@@ -145,12 +145,12 @@ async fn one_retry_on_5xx_none_on_4xx() {
     create_verified_hook(&sim, &rx.url, &["group.lifecycle.create"]).await;
     *rx.st.script.lock().unwrap() = vec![500];
     create_group(&sim, "Retried").await;
-    assert!(poll(250, || rx.deliveries().len() >= 2).await);
+    assert!(poll(500, || rx.deliveries().len() >= 2).await);
     let d = rx.deliveries();
     assert_eq!(d[0].body["eventId"], d[1].body["eventId"], "the retry resends the same delivery");
     *rx.st.script.lock().unwrap() = vec![400];
     create_group(&sim, "Rejected").await;
-    assert!(poll(250, || sim.h.stats().hook_deliveries.get("failed") == Some(&1)).await);
+    assert!(poll(500, || sim.h.stats().hook_deliveries.get("failed") == Some(&1)).await);
     // Still a single attempt for the 4xx delivery: 2 (retried) + 1.
     assert_eq!(rx.deliveries().len(), 3);
     let st = sim.h.stats();
@@ -172,17 +172,17 @@ async fn delivery_faults_duplicate_drop_reorder_delay() {
 
     set(DeliveryFaults { duplicate: 1.0, ..Default::default() });
     create_group(&sim, "Dup").await;
-    assert!(poll(250, || rx.deliveries().len() >= 2).await);
+    assert!(poll(500, || rx.deliveries().len() >= 2).await);
     let d = rx.deliveries();
     assert_eq!(d[0].body["eventId"], d[1].body["eventId"]);
     assert_eq!(sim.h.stats().hook_deliveries["duplicated"], 1);
 
     set(DeliveryFaults { drop: 1.0, ..Default::default() });
     create_group(&sim, "Dropped").await;
-    assert!(poll(250, || sim.h.stats().hook_deliveries.get("dropped") == Some(&1)).await);
+    assert!(poll(500, || sim.h.stats().hook_deliveries.get("dropped") == Some(&1)).await);
     set(DeliveryFaults { delay_ms: 100, ..Default::default() });
     create_group(&sim, "Delayed").await;
-    assert!(poll(250, || rx.deliveries().len() >= 3).await);
+    assert!(poll(500, || rx.deliveries().len() >= 3).await);
     let names: Vec<Value> =
         rx.events().iter().map(|e| e["target"][0]["displayName"].clone()).collect();
     assert_eq!(
@@ -194,10 +194,34 @@ async fn delivery_faults_duplicate_drop_reorder_delay() {
     set(DeliveryFaults { reorder: true, ..Default::default() });
     create_group(&sim, "First").await;
     create_group(&sim, "Second").await;
-    assert!(poll(250, || rx.deliveries().len() >= 5).await);
+    assert!(poll(500, || rx.deliveries().len() >= 5).await);
     let names: Vec<Value> =
         rx.events().iter().skip(3).map(|e| e["target"][0]["displayName"].clone()).collect();
     assert_eq!(names, vec![json!("Second"), json!("First")]);
+    rx.stop();
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn daily_cap_stops_hooks() {
+    let sim = sim(okta_sim::SimConfig { hook_daily_cap: 1, ..config() }).await;
+    let rx = Receiver::start(Verify::Echo).await;
+    create_verified_hook(&sim, &rx.url, &["group.lifecycle.create"]).await;
+    create_group(&sim, "Within").await;
+    create_group(&sim, "Beyond").await;
+    assert!(poll(500, || sim.h.stats().hook_deliveries.get("capped") == Some(&1)).await);
+    assert!(poll(500, || !rx.deliveries().is_empty()).await);
+    // Both events are in the System Log; only the first reached the hook.
+    let since = (jiff::Timestamp::now() - jiff::SignedDuration::from_secs(60)).to_string();
+    let logged = sim
+        .get_json(&format!(
+            "/api/v1/logs?since={since}&filter=eventType%20eq%20%22group.lifecycle.create%22"
+        ))
+        .await;
+    assert_eq!(logged.as_array().unwrap().len(), 2);
+    let names: Vec<Value> =
+        rx.events().iter().map(|e| e["target"][0]["displayName"].clone()).collect();
+    assert_eq!(names, vec![json!("Within")]);
     rx.stop();
     sim.shutdown().await;
 }
