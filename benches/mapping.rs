@@ -15,10 +15,25 @@ use serde_json::{Value, json};
 use std::borrow::Cow;
 use std::time::Instant;
 
-const FIRST: &[&str] = &["Isaac", "Maria", "Chen", "Aisha", "Lars", "Sofia", "Kenji", "Olu", "Ana", "Mateo", "Zoë", "Priya"];
-const LAST: &[&str] = &["Brock", "García", "Wang", "Okafor", "Nilsson", "Rossi", "Tanaka", "Adeyemi", "Silva", "Müller"];
+const FIRST: &[&str] = &[
+    "Isaac", "Maria", "Chen", "Aisha", "Lars", "Sofia", "Kenji", "Olu", "Ana", "Mateo", "Zoë",
+    "Priya",
+];
+const LAST: &[&str] = &[
+    "Brock", "García", "Wang", "Okafor", "Nilsson", "Rossi", "Tanaka", "Adeyemi", "Silva", "Müller",
+];
 const DEPTS: &[&str] = &["Engineering", "Sales", "Finance", "Support", "Legal", "Marketing"];
-const STATUSES: &[&str] = &["ACTIVE", "ACTIVE", "ACTIVE", "PROVISIONED", "STAGED", "SUSPENDED", "LOCKED_OUT", "PASSWORD_EXPIRED", "DEPROVISIONED"];
+const STATUSES: &[&str] = &[
+    "ACTIVE",
+    "ACTIVE",
+    "ACTIVE",
+    "PROVISIONED",
+    "STAGED",
+    "SUSPENDED",
+    "LOCKED_OUT",
+    "PASSWORD_EXPIRED",
+    "DEPROVISIONED",
+];
 const ORG: &str = "https://acme.okta.example";
 
 fn ts(rng: &mut fastrand::Rng) -> String {
@@ -34,7 +49,8 @@ fn ts(rng: &mut fastrand::Rng) -> String {
 }
 
 fn okta_id(rng: &mut fastrand::Rng, prefix: &str) -> String {
-    let chars: Vec<char> = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".chars().collect();
+    let chars: Vec<char> =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".chars().collect();
     let mut s = prefix.to_owned();
     for _ in 0..17 {
         s.push(chars[rng.usize(..chars.len())]);
@@ -214,7 +230,11 @@ fn floor(line: &[u8]) -> Vec<u8> {
     let p = &u.profile;
     let title = p.display_name.clone().or_else(|| match (&p.first_name, &p.last_name) {
         (None, None) => p.login.clone(),
-        (f, l) => Some(Cow::Owned(format!("{} {}", f.as_deref().unwrap_or(""), l.as_deref().unwrap_or("")))),
+        (f, l) => Some(Cow::Owned(format!(
+            "{} {}",
+            f.as_deref().unwrap_or(""),
+            l.as_deref().unwrap_or("")
+        ))),
     });
     let e = EntityOut {
         identifier: &u.id,
@@ -234,11 +254,13 @@ fn floor(line: &[u8]) -> Vec<u8> {
 }
 
 fn main() {
-    let n: usize = std::env::var("MAPPING_BENCH_USERS").ok().and_then(|s| s.parse().ok()).unwrap_or(100_000);
+    let n: usize =
+        std::env::var("MAPPING_BENCH_USERS").ok().and_then(|s| s.parse().ok()).unwrap_or(100_000);
     let mut rng = fastrand::Rng::with_seed(20261128);
     let groups: Vec<Value> = (0..200).map(|i| group(&mut rng, i)).collect();
     let t = Instant::now();
-    let lines: Vec<Vec<u8>> = (0..n).map(|i| serde_json::to_vec(&user(&mut rng, &groups, i)).unwrap()).collect();
+    let lines: Vec<Vec<u8>> =
+        (0..n).map(|i| serde_json::to_vec(&user(&mut rng, &groups, i)).unwrap()).collect();
     let bytes: usize = lines.iter().map(Vec::len).sum();
     println!(
         "generated {n} users, {:.1} MB, {:.0} bytes/user on average, in {:.1}s",
@@ -248,7 +270,8 @@ fn main() {
     );
 
     let config = port_okta::config::builtin_default();
-    let compiled = mapping::compile(&config, &BlueprintSet::seed(), &JqOptions::default()).expect("seed compiles");
+    let compiled = mapping::compile(&config, &BlueprintSet::seed(), &JqOptions::default())
+        .expect("seed compiles");
     let users = compiled.resources.iter().find(|r| r.kind() == "okta-user").expect("user resource");
 
     // Sanity: the engine (pruned and full parse) and the floor produce the same entities.
@@ -290,7 +313,8 @@ fn main() {
     let full_s = t.elapsed().as_secs_f64();
 
     let pre_n = n.min(20_000);
-    let parsed: Vec<Value> = lines.iter().take(pre_n).map(|l| users.parse_item(l).unwrap()).collect();
+    let parsed: Vec<Value> =
+        lines.iter().take(pre_n).map(|l| users.parse_item(l).unwrap()).collect();
     let t = Instant::now();
     for v in &parsed {
         sink += users.map_item(v).entities.len();
@@ -307,9 +331,18 @@ fn main() {
 
     let rate = |count: usize, s: f64| count as f64 / s;
     println!("(a) serde floor (typed, borrowed) : {:>9.0} users/s", rate(n, floor_s));
-    println!("(b) engine end to end             : {:>9.0} users/s (parse_item → map_item → to_vec)", rate(n, engine_s));
-    println!("    same with a full Value parse  : {:>9.0} users/s (from_slice::<Value> → map_item → to_vec)", rate(n, full_s));
-    println!("(c) map_item on pre-parsed values : {:>9.0} users/s ({pre_n} users, parse_item values)", rate(pre_n, map_s));
+    println!(
+        "(b) engine end to end             : {:>9.0} users/s (parse_item → map_item → to_vec)",
+        rate(n, engine_s)
+    );
+    println!(
+        "    same with a full Value parse  : {:>9.0} users/s (from_slice::<Value> → map_item → to_vec)",
+        rate(n, full_s)
+    );
+    println!(
+        "(c) map_item on pre-parsed values : {:>9.0} users/s ({pre_n} users, parse_item values)",
+        rate(pre_n, map_s)
+    );
     println!("    full serde_json::Value parse  : {:>9.0} users/s (parse only)", rate(n, parse_s));
     println!("ratio floor / engine end to end   : {:>9.2}x", engine_s / floor_s);
     println!("(checksum {sink})");

@@ -57,7 +57,9 @@ fn parse_cases(text: &str) -> Vec<Case> {
 fn same(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b)),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
+        }
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
         }
@@ -75,10 +77,13 @@ fn run_case(case: &Case) -> Result<(), String> {
         },
         Case::Run { prog, input, expected, .. } => {
             let p = Program::compile(prog, &opts).map_err(|e| format!("compile error: {e}"))?;
-            let input: Value = serde_json::from_str(input).map_err(|e| format!("bad input: {e}"))?;
+            let input: Value =
+                serde_json::from_str(input).map_err(|e| format!("bad input: {e}"))?;
             let expected: Vec<Value> = expected
                 .iter()
-                .map(|l| serde_json::from_str(l).map_err(|e| format!("bad expected value {l}: {e}")))
+                .map(|l| {
+                    serde_json::from_str(l).map_err(|e| format!("bad expected value {l}: {e}"))
+                })
                 .collect::<Result<_, _>>()?;
             // Collect outputs one by one so an error after the expected outputs is tolerated.
             let outs = match p.all(&input) {
@@ -95,7 +100,8 @@ fn run_case(case: &Case) -> Result<(), String> {
                     }
                 }
             };
-            if outs.len() != expected.len() || !outs.iter().zip(&expected).all(|(a, b)| same(a, b)) {
+            if outs.len() != expected.len() || !outs.iter().zip(&expected).all(|(a, b)| same(a, b))
+            {
                 let got: Vec<String> = outs.iter().map(|v| v.to_string()).collect();
                 let want: Vec<String> = expected.iter().map(|v| v.to_string()).collect();
                 return Err(format!("expected {}, got {}", want.join(" "), got.join(" ")));
@@ -131,7 +137,9 @@ fn main() -> ExitCode {
             let _ = tx.send(run_case(&case));
         });
         let result = match spawned {
-            Ok(_) => rx.recv_timeout(Duration::from_secs(10)).unwrap_or_else(|_| Err("timed out or panicked".into())),
+            Ok(_) => rx
+                .recv_timeout(Duration::from_secs(10))
+                .unwrap_or_else(|_| Err("timed out or panicked".into())),
             Err(e) => Err(format!("cannot start a thread: {e}")),
         };
         match result {

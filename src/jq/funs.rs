@@ -25,8 +25,8 @@ fn type_name(v: &Val) -> &'static str {
 fn describe(v: &Val) -> String {
     let mut text = String::new();
     value::write_json(&mut text, v, 0);
-    if text.len() > 11 {
-        let mut cut = 10;
+    if text.len() > 29 {
+        let mut cut = 26;
         while !text.is_char_boundary(cut) {
             cut -= 1;
         }
@@ -217,6 +217,62 @@ fn delpath(v: Val, path: &[Val]) -> Result<Val, Error<Val>> {
     }
 }
 
+/// Set one path, creating objects and arrays through null like jq (arrays pad with null).
+fn setpath(v: Val, path: &[Val], x: Val, depth: usize) -> Result<Val, Error<Val>> {
+    let Some((first, rest)) = path.split_first() else {
+        return Ok(x);
+    };
+    if depth > value::MAX_DEPTH * 4 {
+        return Err(err("path too deep".into()));
+    }
+    match (v, first) {
+        (v @ (Val::Null | Val::Obj(_)), k @ (Val::TStr(_) | Val::BStr(_))) => {
+            let mut o = match v {
+                Val::Obj(o) => o,
+                _ => jaq_json::Rc::new(Default::default()),
+            };
+            let map = jaq_json::Rc::make_mut(&mut o);
+            let child = map.get_mut(k).map(std::mem::take).unwrap_or(Val::Null);
+            let new = setpath(child, rest, x, depth + 1)?;
+            map.insert(k.clone(), new);
+            Ok(Val::Obj(o))
+        }
+        (v @ (Val::Null | Val::Arr(_)), Val::Num(n)) => {
+            let mut a = match v {
+                Val::Arr(a) => a,
+                _ => jaq_json::Rc::new(Vec::new()),
+            };
+            let f = jaq_std::ValT::as_f64(&Val::Num(n.clone())).unwrap_or(f64::NAN);
+            if f.is_nan() {
+                return Err(err("Cannot set array element at NaN index".into()));
+            }
+            let i = f.floor() as i64;
+            let i = if i < 0 { i + a.len() as i64 } else { i };
+            if i < 0 {
+                return Err(err("Out of bounds negative array index".into()));
+            }
+            if i > 100_000_000 {
+                return Err(err("Array index too large".into()));
+            }
+            let i = i as usize;
+            let vec = jaq_json::Rc::make_mut(&mut a);
+            if vec.len() <= i {
+                vec.resize(i + 1, Val::Null);
+            }
+            let child = std::mem::take(&mut vec[i]);
+            vec[i] = setpath(child, rest, x, depth + 1)?;
+            Ok(Val::Arr(a))
+        }
+        (v, k) => Err(err(match k {
+            Val::TStr(_) | Val::BStr(_) => {
+                format!("Cannot index {} with \"{}\"", type_name(&v), value::to_string(k))
+            }
+            Val::Num(_) => format!("Cannot index {} with number", type_name(&v)),
+            _ => format!("Cannot update field at {} of {}", describe(k), type_name(&v)),
+        })),
+    }
+}
+
 fn to_valx<'a>(r: Result<Val, Error<Val>>) -> jaq_core::ValXs<'a, Val> {
     bome(r)
 }
@@ -239,6 +295,18 @@ fn base<D: for<'a> DataT<V<'a> = Val>>() -> Box<[jaq_core::native::Filter<jaq_co
         ("@csv", v(0), |cv| to_valx(csv_tsv(&cv.1, true))),
         ("@tsv", v(0), |cv| to_valx(csv_tsv(&cv.1, false))),
         ("_jq_base64d", v(0), |cv| to_valx(base64_decode(&cv.1))),
+        ("_jq_setpath", v(2), |mut cv| {
+            let x = cv.0.pop_var();
+            let path = cv.0.pop_var();
+            let r = match path {
+                Val::Arr(p) => setpath(cv.1, &p, x, 0),
+                other => Err(err(format!(
+                    "Path must be specified as an array, not {}",
+                    type_name(&other)
+                ))),
+            };
+            box_once(r.map_err(Exn::from))
+        }),
         ("_jq_delpath", v(1), |mut cv| {
             let path = cv.0.pop_var();
             let r = match path {

@@ -52,6 +52,8 @@ def trimstr($x): ltrimstr($x) | rtrimstr($x);
 # Deletion keeps the order of the remaining keys and deletes array elements from the end.
 def delpaths($ps): reduce ($ps | sort | reverse)[] as $p (.; _jq_delpath($p));
 def del(f): delpaths([path(f)]);
+def setpath($p; $x): _jq_setpath($p; $x);
+def pick(pathexps): . as $in | reduce path(pathexps) as $a (null; setpath($a; $in | getpath($a)));
 
 # Dates: jq's strict format, whole seconds.
 def fromdateiso8601: strptime("%Y-%m-%dT%H:%M:%SZ") | mktime;

@@ -174,7 +174,10 @@ mod tests {
         assert_eq!(for_jaq(".a // .b // .c").0, "(try (.a )) // (try (.b )) // .c");
         assert_eq!(for_jaq("1, .a + 1 // 2 | f").0, "1, (try (.a + 1 )) // 2 | f");
         assert_eq!(for_jaq("{a: .x // 1}").0, "{a: (try (.x )) // 1}");
-        assert_eq!(for_jaq("if .a // .b then 1 else 2 end").0, "if (try (.a )) // .b then 1 else 2 end");
+        assert_eq!(
+            for_jaq("if .a // .b then 1 else 2 end").0,
+            "if (try (.a )) // .b then 1 else 2 end"
+        );
         assert_eq!(for_jaq(".a //= 1").0, ".a //= 1");
         assert_eq!(
             for_jaq("if .a then 1 else 2 end // 3").0,

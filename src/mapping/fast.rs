@@ -70,6 +70,37 @@ impl Fast {
         }
     }
 
+    /// The first output without collecting the others (`Ok(None)`: no output).
+    pub fn first<'a>(&'a self, input: &'a Value) -> Result<Option<Cow<'a>>, FastError> {
+        match self {
+            Fast::Lit(v) => Ok(Some(Cow::Borrowed(v))),
+            Fast::Path(segs) if segs.iter().all(|(s, _)| *s != Seg::Iter) => {
+                path_first(input, segs)
+            }
+            // A stream on the left may have a truthy output after a falsy one or before an error.
+            Fast::Alt(a, _) if a.is_stream() => self.first_slow(input),
+            Fast::Alt(a, b) => match a.first(input) {
+                Ok(Some(v)) if truthy(v.get()) => Ok(Some(v)),
+                _ => b.first(input),
+            },
+            Fast::Add(a, b) => match (a.first(input)?, b.first(input)?) {
+                (Some(l), Some(r)) => Ok(Some(Cow::Owned(add(l.get(), r.get())?))),
+                _ => Ok(None),
+            },
+            Fast::Path(_) => self.first_slow(input),
+        }
+    }
+
+    fn first_slow<'a>(&'a self, input: &'a Value) -> Result<Option<Cow<'a>>, FastError> {
+        let mut out = Vec::new();
+        let r = self.eval(input, &mut out);
+        // Like jq's `first(f)`: an output before an error wins.
+        match out.into_iter().next() {
+            Some(v) => Ok(Some(v)),
+            None => r.map(|()| None),
+        }
+    }
+
     /// Evaluate, pushing every output (borrowed when possible) to `out`.
     pub fn eval<'a>(&'a self, input: &'a Value, out: &mut Vec<Cow<'a>>) -> Result<(), FastError> {
         match self {
@@ -152,8 +183,8 @@ fn type_name(v: &Value) -> &'static str {
 
 fn describe(v: &Value) -> String {
     let text = serde_json::to_string(v).unwrap_or_default();
-    let text = if text.len() > 11 {
-        let mut cut = 10;
+    let text = if text.len() > 29 {
+        let mut cut = 26;
         while !text.is_char_boundary(cut) {
             cut -= 1;
         }
@@ -206,6 +237,32 @@ fn path<'a>(
         Err(_) if *opt => Ok(()),
         r => r,
     }
+}
+
+/// A path without iteration: at most one output.
+fn path_first<'a>(mut v: &'a Value, segs: &'a [(Seg, bool)]) -> Result<Option<Cow<'a>>, FastError> {
+    for (seg, opt) in segs {
+        v = match (seg, v) {
+            (Seg::Key(k), Value::Object(o)) => o.get(k).unwrap_or(&NULL),
+            (Seg::Key(_) | Seg::Index(_), Value::Null) => &NULL,
+            (Seg::Index(i), Value::Array(a)) => {
+                let idx = if *i < 0 { a.len() as i64 + i } else { *i };
+                usize::try_from(idx).ok().and_then(|i| a.get(i)).unwrap_or(&NULL)
+            }
+            (_, other) => {
+                if *opt {
+                    return Ok(None);
+                }
+                return Err(match seg {
+                    Seg::Key(k) => {
+                        FastError(format!("Cannot index {} with \"{k}\"", type_name(other)))
+                    }
+                    _ => FastError(format!("Cannot index {} with number", type_name(other))),
+                });
+            }
+        };
+    }
+    Ok(Some(Cow::Borrowed(v)))
 }
 
 fn num_f64(n: &Number) -> f64 {

@@ -148,6 +148,9 @@ pub struct CompiledResource {
     icon: Option<CExpr>,
     properties: Vec<(String, String, CExpr)>,
     relations: Vec<(String, String, CValue)>,
+    /// How each property / relation collects outputs, when the blueprint is literal.
+    property_modes: Vec<Collect>,
+    relation_modes: Vec<Collect>,
     /// What the mapping reads, when every expression has a native form.
     projection: Option<project::Node>,
 }
@@ -166,7 +169,9 @@ impl CSearch {
         out.push(&self.combinator);
         for r in &self.rules {
             match r {
-                CRule::Rule { property, operator, value } => out.extend([property, operator, value]),
+                CRule::Rule { property, operator, value } => {
+                    out.extend([property, operator, value])
+                }
                 CRule::Query(q) => q.exprs(out),
             }
         }
@@ -286,8 +291,19 @@ impl Compiler<'_> {
                 .map(|(k, v)| v.map(|v| (format!("relations.{k}"), k, v)))
                 .collect::<Option<_>>()?,
             projection: None,
+            property_modes: Vec::new(),
+            relation_modes: Vec::new(),
         };
         resource.projection = resource.compute_projection();
+        if let Some((_, bp)) = &resource.literal_blueprint {
+            resource.property_modes = resource
+                .properties
+                .iter()
+                .map(|(_, k, _)| property_collect(bp.as_ref(), k))
+                .collect();
+            resource.relation_modes =
+                resource.relations.iter().map(|(_, k, _)| many_for(bp.as_ref(), k)).collect();
+        }
         Some(resource)
     }
 }
@@ -375,11 +391,17 @@ impl CExpr {
 
     /// The first output, or an error message (no output is an error here).
     fn first(&self, item: &Item<'_>) -> Result<Value, String> {
-        match self.eval(item, true)? {
-            Outs::Fast(v) => v.into_iter().next().map(Cow::into_owned),
-            Outs::Jq(v) => v.into_iter().next(),
-        }
-        .ok_or_else(|| "the expression yielded no output".to_owned())
+        let first = match &self.fast {
+            Some(f) => f.first(item.value).map_err(|e| e.0)?.map(Cow::into_owned),
+            None => {
+                let input = item.val().map_err(|e| e.message)?;
+                match self.prog.first_val(input).map_err(|e| e.message)? {
+                    Some(v) => Some(jq::from_val(&v).map_err(|e| e.message)?),
+                    None => None,
+                }
+            }
+        };
+        first.ok_or_else(|| "the expression yielded no output".to_owned())
     }
 
     fn all(&self, item: &Item<'_>) -> Result<Vec<Value>, String> {
@@ -748,14 +770,20 @@ impl CompiledResource {
             CValue::Search(q) => out.search("team", q, item),
         });
         let mut properties = Map::with_capacity(self.properties.len());
-        for (field, name, e) in &self.properties {
-            let how = property_collect(blueprint, name);
+        let literal = self.literal_blueprint.is_some();
+        for (i, (field, name, e)) in self.properties.iter().enumerate() {
+            let how =
+                if literal { self.property_modes[i] } else { property_collect(blueprint, name) };
             properties.insert(name.clone(), out.collect(field, e, item, how));
         }
         let mut relations = Map::with_capacity(self.relations.len());
-        for (field, name, v) in &self.relations {
+        for (i, (field, name, v)) in self.relations.iter().enumerate() {
             let value = match v {
-                CValue::Jq(e) => out.collect(field, e, item, many_for(blueprint, name)),
+                CValue::Jq(e) => {
+                    let how =
+                        if literal { self.relation_modes[i] } else { many_for(blueprint, name) };
+                    out.collect(field, e, item, how)
+                }
                 CValue::Search(q) => out.search(field, q, item),
             };
             relations.insert(name.clone(), value);

@@ -27,7 +27,8 @@ fn fields(m: &ItemMapping) -> Vec<(String, Severity)> {
 
 #[test]
 fn seed_config_compiles_and_uses_the_fast_path_everywhere() {
-    let c = compile(&config::builtin_default(), &BlueprintSet::seed(), &JqOptions::default()).unwrap();
+    let c =
+        compile(&config::builtin_default(), &BlueprintSet::seed(), &JqOptions::default()).unwrap();
     assert_eq!(c.resources.len(), 2);
     let r = &c.resources[0];
     assert_eq!(r.kind(), "okta-user");
@@ -35,7 +36,10 @@ fn seed_config_compiles_and_uses_the_fast_path_everywhere() {
     assert!(r.title.as_ref().unwrap().fast.is_some());
     assert!(r.properties.iter().all(|(_, _, e)| e.fast.is_some()));
     assert!(r.relations.iter().all(|(_, _, v)| matches!(v, CValue::Jq(e) if e.fast.is_some())));
-    assert_eq!(r.literal_blueprint.as_ref().map(|(id, bp)| (id.as_str(), bp.is_some())), Some(("okta-user", true)));
+    assert_eq!(
+        r.literal_blueprint.as_ref().map(|(id, bp)| (id.as_str(), bp.is_some())),
+        Some(("okta-user", true))
+    );
 }
 
 #[test]
@@ -67,12 +71,16 @@ fn selector_must_be_boolean_and_is_per_item() {
         assert!(m.entities.is_empty());
         assert_eq!(fields(&m), vec![("selector.query".to_owned(), Severity::Error)]);
     }
-    let r = user_resource_with("'.x | error(\"no\")'", "identifier: .id\nblueprint: '\"okta-user\"'");
+    let r =
+        user_resource_with("'.x | error(\"no\")'", "identifier: .id\nblueprint: '\"okta-user\"'");
     let m = r.map_item(&json!({"id": "a"}));
     assert_eq!(fields(&m), vec![("selector.query".to_owned(), Severity::Error)]);
     assert_eq!(m.problems[0].message, "no");
     let r = user_resource_with("'empty'", "identifier: .id\nblueprint: '\"okta-user\"'");
-    assert_eq!(fields(&r.map_item(&json!({}))), vec![("selector.query".to_owned(), Severity::Error)]);
+    assert_eq!(
+        fields(&r.map_item(&json!({}))),
+        vec![("selector.query".to_owned(), Severity::Error)]
+    );
 }
 
 #[test]
@@ -89,7 +97,10 @@ fn leaves_keep_the_first_output_and_warn_on_failure() {
     assert_eq!(e.properties["computed"], json!(4));
     assert_eq!(
         fields(&m),
-        vec![("properties.city".to_owned(), Severity::Warning), ("properties.none".to_owned(), Severity::Warning)]
+        vec![
+            ("properties.city".to_owned(), Severity::Warning),
+            ("properties.none".to_owned(), Severity::Warning)
+        ]
     );
     // Unmapped optional fields stay unset; mapped-but-null ones are null.
     assert_eq!(e.icon, None);
@@ -110,21 +121,32 @@ fn identifier_and_blueprint_rules() {
     ] {
         let m = r.map_item(&item);
         assert!(m.entities.is_empty(), "{item}");
-        assert!(fields(&m).contains(&(field.to_owned(), Severity::Error)), "{item}: {:?}", m.problems);
+        assert!(
+            fields(&m).contains(&(field.to_owned(), Severity::Error)),
+            "{item}: {:?}",
+            m.problems
+        );
     }
 }
 
 #[test]
 fn relations_collect_every_output() {
-    let r = user_resource("identifier: .id\nblueprint: '\"okta-user\"'\nrelations:\n  groups: .groups[]?.id");
+    let r = user_resource(
+        "identifier: .id\nblueprint: '\"okta-user\"'\nrelations:\n  groups: .groups[]?.id",
+    );
     let rel = |item: Value| r.map_item(&item).entities[0].entity.relations["groups"].clone();
-    assert_eq!(rel(json!({"id": "u", "groups": [{"id": "g1"}, {"id": "g2"}]})), json!(["g1", "g2"]));
+    assert_eq!(
+        rel(json!({"id": "u", "groups": [{"id": "g1"}, {"id": "g2"}]})),
+        json!(["g1", "g2"])
+    );
     assert_eq!(rel(json!({"id": "u", "groups": [{"id": "g1"}]})), json!(["g1"]));
     assert_eq!(rel(json!({"id": "u", "groups": []})), json!([]));
     assert_eq!(rel(json!({"id": "u"})), json!([]));
     assert_eq!(rel(json!({"id": "u", "groups": [{"id": "g1"}, {"x": 1}]})), json!(["g1"]));
     // An expression that builds the array itself is taken as is.
-    let r = user_resource("identifier: .id\nblueprint: '\"okta-user\"'\nrelations:\n  groups: '[.groups[]?.id]'");
+    let r = user_resource(
+        "identifier: .id\nblueprint: '\"okta-user\"'\nrelations:\n  groups: '[.groups[]?.id]'",
+    );
     let m = r.map_item(&json!({"id": "u", "groups": [{"id": "g1"}, {"id": "g2"}]}));
     assert_eq!(m.entities[0].entity.relations["groups"], json!(["g1", "g2"]));
 }
@@ -159,7 +181,10 @@ fn icon_and_team_of_a_wrong_type_only_warn() {
     let e = &m.entities[0].entity;
     assert_eq!(e.icon, Some(Value::Null));
     assert_eq!(e.team, Some(Value::Null));
-    assert_eq!(fields(&m), vec![("icon".to_owned(), Severity::Warning), ("team".to_owned(), Severity::Warning)]);
+    assert_eq!(
+        fields(&m),
+        vec![("icon".to_owned(), Severity::Warning), ("team".to_owned(), Severity::Warning)]
+    );
     let m = r.map_item(&json!({"id": "u", "icon": "Okta", "team": ["a", "b"]}));
     assert!(m.problems.is_empty());
     assert_eq!(m.entities[0].entity.team, Some(json!(["a", "b"])));
@@ -225,7 +250,10 @@ fn items_to_parse() {
 #[test]
 fn delete_path_handles_missing_steps() {
     let mut o = json!({"a": {"b": [1, 2, 3]}, "c": 1}).as_object().unwrap().clone();
-    delete_path(&mut o, &[fast::Seg::Key("a".into()), fast::Seg::Key("b".into()), fast::Seg::Index(-1)]);
+    delete_path(
+        &mut o,
+        &[fast::Seg::Key("a".into()), fast::Seg::Key("b".into()), fast::Seg::Index(-1)],
+    );
     assert_eq!(Value::Object(o.clone()), json!({"a": {"b": [1, 2]}, "c": 1}));
     delete_path(&mut o, &[fast::Seg::Key("x".into()), fast::Seg::Key("y".into())]);
     delete_path(&mut o, &[fast::Seg::Key("c".into())]);
@@ -248,7 +276,18 @@ impl Rng {
 }
 
 fn gen_value(rng: &mut Rng, depth: u32) -> Value {
-    let leaf = [json!(null), json!(false), json!(true), json!(0), json!(7), json!(-3), json!(2.5), json!(""), json!("x"), json!("abc")];
+    let leaf = [
+        json!(null),
+        json!(false),
+        json!(true),
+        json!(0),
+        json!(7),
+        json!(-3),
+        json!(2.5),
+        json!(""),
+        json!("x"),
+        json!("abc"),
+    ];
     if depth == 0 || rng.next() % 3 == 0 {
         return rng.pick(&leaf).clone();
     }
@@ -258,17 +297,46 @@ fn gen_value(rng: &mut Rng, depth: u32) -> Value {
     } else {
         let keys = ["a", "b", "id", "x-y"];
         let n = rng.next() % 4;
-        Value::Object((0..n).map(|_| (rng.pick(&keys).to_string(), gen_value(rng, depth - 1))).collect())
+        Value::Object(
+            (0..n).map(|_| (rng.pick(&keys).to_string(), gen_value(rng, depth - 1))).collect(),
+        )
     }
 }
 
 #[test]
 fn fast_path_agrees_with_jaq() {
     let exprs = [
-        ".", ".a", ".a.b", ".a?", ".a.b?", ".[0]", ".[-1]", ".a[1]", ".[\"x-y\"]", ".\"x-y\".a", ".a[]", ".a[]?",
-        ".[]?.id", ".a[]?.b", ".a[]?.b?", ".a // .b", ".a.b // \"d\"", ".a // .b // .id", ".a + .b", ".a + \" \" + .b",
-        ".a // .b + .id // .x", "\"lit\"", "true", "null", "12", "(.a // .b)", ".id + 1", ".a[0] + .a[1]",
-        ".a.b.id // false // 3", ".[1]?", ".a[-2]",
+        ".",
+        ".a",
+        ".a.b",
+        ".a?",
+        ".a.b?",
+        ".[0]",
+        ".[-1]",
+        ".a[1]",
+        ".[\"x-y\"]",
+        ".\"x-y\".a",
+        ".a[]",
+        ".a[]?",
+        ".[]?.id",
+        ".a[]?.b",
+        ".a[]?.b?",
+        ".a // .b",
+        ".a.b // \"d\"",
+        ".a // .b // .id",
+        ".a + .b",
+        ".a + \" \" + .b",
+        ".a // .b + .id // .x",
+        "\"lit\"",
+        "true",
+        "null",
+        "12",
+        "(.a // .b)",
+        ".id + 1",
+        ".a[0] + .a[1]",
+        ".a.b.id // false // 3",
+        ".[1]?",
+        ".a[-2]",
     ];
     let mut rng = Rng(0x9E3779B97F4A7C15);
     let opts = JqOptions::default();
@@ -280,8 +348,19 @@ fn fast_path_agrees_with_jaq() {
         for _ in 0..400 {
             let input = gen_value(&mut rng, 3);
             let mut outs = Vec::new();
-            let f = fast.eval(&input, &mut outs).map(|_| outs.into_iter().map(Cow::into_owned).collect::<Vec<_>>());
+            let f = fast
+                .eval(&input, &mut outs)
+                .map(|_| outs.into_iter().map(Cow::into_owned).collect::<Vec<_>>());
             let j = prog.all(&input);
+            // `first` agrees with the first of all outputs (or the error).
+            match (fast.first(&input), &f) {
+                (Ok(x), Ok(all)) => {
+                    assert_eq!(x.map(Cow::into_owned).as_ref(), all.first(), "{src} on {input}")
+                }
+                (Err(_), Err(_)) => {}
+                (Ok(Some(_)), Err(_)) if fast.is_stream() => {}
+                (x, y) => panic!("{src} on {input}: first {x:?} vs all {y:?}"),
+            }
             match (&f, &j) {
                 // jaq indexes objects with numbers as null; jq (and the fast path) raise, which
                 // `?` turns into no output.
@@ -300,7 +379,8 @@ fn fast_path_agrees_with_jaq() {
 
 #[test]
 fn parse_item_prunes_without_changing_the_result() {
-    let c = compile(&config::builtin_default(), &BlueprintSet::seed(), &JqOptions::default()).unwrap();
+    let c =
+        compile(&config::builtin_default(), &BlueprintSet::seed(), &JqOptions::default()).unwrap();
     let r = &c.resources[0];
     assert!(r.projection.is_some());
     let item = json!({
@@ -314,7 +394,9 @@ fn parse_item_prunes_without_changing_the_result() {
     assert!(pruned.get("_links").is_none() && pruned.get("credentials").is_none());
     assert_eq!(r.map_item(&pruned), r.map_item(&item));
     // A mapping with a jaq-only expression parses everything.
-    let r = user_resource("identifier: .id\nblueprint: '\"okta-user\"'\ntitle: '.profile | keys | join(\",\")'");
+    let r = user_resource(
+        "identifier: .id\nblueprint: '\"okta-user\"'\ntitle: '.profile | keys | join(\",\")'",
+    );
     assert!(r.projection.is_none());
     assert_eq!(r.parse_item(&bytes).unwrap(), item);
 }
