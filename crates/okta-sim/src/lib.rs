@@ -50,11 +50,13 @@
 //!      {"family": "*", "rate": 0.05, "status": 503},
 //!      {"family": "groups", "nth": 2, "action": "reset"},
 //!      {"family": "get_user", "action": "slow", "delayMs": 500}],
-//!    "delivery": {"duplicate": 0.0, "drop": 0.0, "delayMs": 0, "reorder": false}}
+//!    "delivery": {"duplicate": 0.0, "drop": 0.0, "delayMs": 0, "reorder": false},
+//!    "emptyLastPage": false}
 //!   ```
 //!   Families: `list_users`, `get_user`, `user_write`, `groups`, `group_by_id`, `apps`,
 //!   `app_by_id`, `logs`, `other`, or `*`. `nth` counts matching requests from when the rules were
 //!   set. `reset` sends headers then aborts the body, so the client sees a broken connection.
+//!   `emptyLastPage` gives the last page of id-keyed listings a `next` link to an empty page.
 //! * `POST /__sim/ratelimits/reset`: starts every rate-limit window afresh.
 //!
 //! ## Binary

@@ -164,6 +164,9 @@ pub struct Faults {
     pub rules: Vec<FaultRule>,
     /// Hook delivery faults.
     pub delivery: DeliveryFaults,
+    /// Give the last page of id-keyed listings (users, groups, members, a user's groups) a
+    /// `next` link anyway, leading to an empty page: clients must treat an empty page as the end.
+    pub empty_last_page: bool,
 }
 
 /// What a fault rule decided for one request.
@@ -432,6 +435,10 @@ impl SimState {
     /// The current fault configuration.
     pub fn faults(&self) -> Faults {
         self.0.faults.lock().unwrap_or_else(|e| e.into_inner()).faults.clone()
+    }
+
+    pub(crate) fn empty_last_page(&self) -> bool {
+        self.0.faults.lock().unwrap_or_else(|e| e.into_inner()).faults.empty_last_page
     }
 
     pub(crate) fn delivery_faults(&self) -> DeliveryFaults {

@@ -117,7 +117,15 @@ async fn gate(State(st): State<SimState>, mut req: Request, next: Next) -> Respo
                     tokio::time::sleep(Duration::from_millis(ms)).await;
                     run_checked(req, next).await
                 }
-                None => run_checked(req, next).await,
+                None => {
+                    let r = run_checked(req, next).await;
+                    let keyed = matches!(fam, Family::ListUsers | Family::Groups | Family::Other);
+                    if keyed && method == "GET" && st.empty_last_page() {
+                        add_trailing_next(r).await
+                    } else {
+                        r
+                    }
+                }
             }
         };
         let h = r.headers_mut();
@@ -155,6 +163,46 @@ fn reset_response() -> Response {
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     r.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from_static("4096"));
     r
+}
+
+/// The `emptyLastPage` fault: a final, non-empty page of an id-keyed listing gets a `next`
+/// link (`after` = its last id) that leads to an empty page.
+async fn add_trailing_next(r: Response) -> Response {
+    let ls: Vec<String> = r
+        .headers()
+        .get_all(header::LINK)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .collect();
+    let Some(self_url) = ls
+        .iter()
+        .find(|l| l.ends_with("rel=\"self\""))
+        .map(|l| l.trim_start_matches('<').split('>').next().unwrap_or("").to_owned())
+    else {
+        return r;
+    };
+    if r.status() != StatusCode::OK || ls.iter().any(|l| l.ends_with("rel=\"next\"")) {
+        return r;
+    }
+    let (mut parts, body) = r.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 256 << 20).await else {
+        return ApiError::for_status(500).into_response();
+    };
+    let last = serde_json::from_slice::<Vec<Value>>(&bytes).ok().and_then(|v| {
+        v.last().and_then(|x| x.get("id")).and_then(Value::as_str).map(str::to_owned)
+    });
+    if let Some(last) = last {
+        let (path, q) = self_url.split_once('?').unwrap_or((&self_url, ""));
+        let mut pairs: Vec<(String, String)> = vec![("after".into(), last)];
+        pairs.extend(crate::util::parse_query(Some(q)).into_iter().filter(|(k, _)| k != "after"));
+        if let Ok(v) =
+            HeaderValue::from_str(&format!("<{path}?{}>; rel=\"next\"", build_query(&pairs)))
+        {
+            parts.headers.append(header::LINK, v);
+        }
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 fn bytes_of(s: &'static str) -> axum::body::Bytes {

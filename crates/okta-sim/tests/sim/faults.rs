@@ -146,3 +146,26 @@ async fn latency_is_applied_without_breaking_responses() {
     assert!(t.elapsed() >= std::time::Duration::from_millis(30));
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn empty_last_page_fault() {
+    let sim = sim(config()).await;
+    sim.h.set_faults(Faults { empty_last_page: true, ..Default::default() });
+    let r = sim.get("/api/v1/groups?limit=100").await;
+    let next = next_link(r.headers()).expect("a next link on the last page");
+    let page: Vec<Value> = r.json().await.unwrap();
+    assert_eq!(page.len(), 12);
+    let r = sim.get(&next).await;
+    assert!(next_link(r.headers()).is_none());
+    assert_eq!(r.json::<Vec<Value>>().await.unwrap().len(), 0);
+    // A crawl that stops on an empty page still sees everything once.
+    let (users, _) = sim.crawl("/api/v1/users?limit=50").await;
+    let all = sim.h.export()["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["status"] != "DEPROVISIONED")
+        .count();
+    assert_eq!(users.len(), all);
+    sim.shutdown().await;
+}

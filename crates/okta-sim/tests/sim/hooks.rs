@@ -168,7 +168,7 @@ async fn delivery_faults_duplicate_drop_reorder_delay() {
     let sim = sim(config()).await;
     let rx = Receiver::start(Verify::Echo).await;
     create_verified_hook(&sim, &rx.url, &["group.lifecycle.create"]).await;
-    let set = |f: DeliveryFaults| sim.h.set_faults(Faults { rules: vec![], delivery: f });
+    let set = |f: DeliveryFaults| sim.h.set_faults(Faults { delivery: f, ..Default::default() });
 
     set(DeliveryFaults { duplicate: 1.0, ..Default::default() });
     create_group(&sim, "Dup").await;
