@@ -65,7 +65,7 @@
 //! okta-sim --listen 127.0.0.1:0 --users 500 --groups 40 --apps 8 --seed 42 --token T \
 //!          [--from export.json] [--base-url https://acme.okta.example] \
 //!          [--rate-limit-scale 0.01] [--latency-ms 20] [--concurrency-limit 75] \
-//!          [--hook-timeout-ms 3000] [--hook-daily-cap 400000] \
+//!          [--hook-timeout-ms 3000] [--hook-daily-cap 400000] [--search-lag-ms 0] \
 //!          [--faults '<JSON of POST /__sim/faults>'] \
 //!          [--error-rate 0.05] [--reset-rate 0.01] [--slow-ms 200]
 //! ```
@@ -87,7 +87,7 @@
 //!
 //! ## Known gaps
 //!
-//! No OAuth/DPoP (SSWS only), no per-token 50% share, no search-index lag, no asynchronous
+//! No OAuth/DPoP (SSWS only), no per-token 50% share, search-index lag only for newly created objects, no asynchronous
 //! `transitioningToStatus`, no hook activation lag, apps are read-only.
 
 use std::net::SocketAddr;
@@ -131,6 +131,10 @@ pub struct SimConfig {
     pub concurrency_limit: usize,
     /// Timeout of each hook verification/delivery attempt (Okta: 3000 ms).
     pub hook_timeout_ms: u64,
+    /// Lag of the eventually consistent `search` index: users and groups created less than this
+    /// many ms ago are not yet returned by `search` (plain lists and `filter` see them at once).
+    /// Okta: typically under 1 s; default 0. Updates of existing objects are not lagged.
+    pub search_lag_ms: u64,
     /// Hook-eligible events delivered per 24 h before hooks stop firing (Okta: 400,000).
     pub hook_daily_cap: u64,
     /// Initial fault configuration.
@@ -154,6 +158,7 @@ impl Default for SimConfig {
             concurrency_limit: 75,
             hook_timeout_ms: 3000,
             hook_daily_cap: 400_000,
+            search_lag_ms: 0,
             faults: Faults::default(),
             org: None,
             base_url: None,

@@ -46,6 +46,9 @@ struct Args {
     /// Per-attempt timeout of hook verification/delivery (ms).
     #[arg(long, default_value_t = 3000)]
     hook_timeout_ms: u64,
+    /// Lag (ms) before newly created users/groups appear in `search` results.
+    #[arg(long, default_value_t = 0)]
+    search_lag_ms: u64,
     /// Hook-eligible events per 24 h before hooks stop firing.
     #[arg(long, default_value_t = 400_000)]
     hook_daily_cap: u64,
@@ -116,6 +119,7 @@ async fn main() -> anyhow::Result<()> {
         concurrency_limit: a.concurrency_limit,
         hook_timeout_ms: a.hook_timeout_ms,
         hook_daily_cap: a.hook_daily_cap,
+        search_lag_ms: a.search_lag_ms,
         faults,
         org,
         base_url: a.base_url,

@@ -88,15 +88,18 @@ async fn list_groups(State(st): State<SimState>, RawQuery(raw): RawQuery) -> Api
         (None, Some(f)) => (Some(query::parse(f, Dialect::GroupsFilter)?), true),
         _ => (None, false),
     };
+    let lag = st.0.config.search_lag_ms as i64;
+    let visible_after = if !cs && expr.is_some() && lag > 0 { now_ms() - lag } else { i64::MAX };
     let after = qget(&pairs, "after").unwrap_or("");
     let range = if after.is_empty() {
         org.groups.range::<str, _>((Bound::Unbounded, Bound::Unbounded))
     } else {
         org.groups.range::<str, _>((Bound::Excluded(after), Bound::Unbounded))
     };
-    let mut it = range
-        .map(|(_, g)| g)
-        .filter(|g| expr.as_ref().is_none_or(|e| query::eval(e, cs, &|p| g.attr(p))));
+    let mut it = range.map(|(_, g)| g).filter(|g| {
+        expr.as_ref()
+            .is_none_or(|e| g.created <= visible_after && query::eval(e, cs, &|p| g.attr(p)))
+    });
     let page: Vec<&Group> = it.by_ref().take(limit).collect();
     let next = if page.len() == limit && it.next().is_some() {
         page.last().map(|g| g.id.clone())

@@ -84,9 +84,16 @@ async fn list_users(
         (None, None) => (None, Dialect::UsersSearch),
     };
     let cs = dialect.case_sensitive();
+    // The search index is eventually consistent: new users show up after the configured lag.
+    let lag = st.0.config.search_lag_ms as i64;
+    let visible_after = if dialect == Dialect::UsersSearch && lag > 0 && expr.is_some() {
+        crate::util::now_ms() - lag
+    } else {
+        i64::MAX
+    };
     let matches = |u: &User| match &expr {
         None => u.status != UserStatus::Deprovisioned,
-        Some(e) => query::eval(e, cs, &|p| u.attr(p)),
+        Some(e) => u.created <= visible_after && query::eval(e, cs, &|p| u.attr(p)),
     };
     let after = qget(&pairs, "after").unwrap_or("");
     let (page, next): (Vec<&User>, Option<String>) =

@@ -383,3 +383,30 @@ async fn binary_prints_url_and_stops_on_sigterm() {
         }
     }
 }
+
+#[tokio::test]
+async fn search_index_lags_for_new_objects() {
+    let sim = sim(okta_sim::SimConfig { search_lag_ms: 600_000, ..config() }).await;
+    let login = "late.comer@example.com";
+    let r = sim
+        .post("/api/v1/users", Some(json!({"profile": {"login": login, "email": login, "firstName": "Late", "lastName": "Comer"}})))
+        .await;
+    let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let q = format!("profile.login%20eq%20%22{login}%22");
+    assert!(
+        sim.get_json(&format!("/api/v1/users?search={q}")).await.as_array().unwrap().is_empty()
+    );
+    assert_eq!(sim.get_json(&format!("/api/v1/users?filter={q}")).await[0]["id"], id.as_str());
+    assert_eq!(sim.get_json(&format!("/api/v1/users/{id}")).await["id"], id.as_str());
+    let g = sim.post("/api/v1/groups", Some(json!({"profile": {"name": "Lagging"}}))).await;
+    assert_eq!(g.status(), 200);
+    assert!(
+        sim.get_json("/api/v1/groups?search=profile.name%20eq%20%22Lagging%22")
+            .await
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(sim.get_json("/api/v1/groups?q=Lagging").await.as_array().unwrap().len(), 1);
+    sim.shutdown().await;
+}
