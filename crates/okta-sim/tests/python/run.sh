@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Fidelity test of okta-sim against Okta's official Python SDK.
 # Usage (from anywhere): bash crates/okta-sim/tests/python/run.sh
-# Creates a venv under the cargo target dir, installs the pinned SDK, builds the simulator
-# (a debug build, which reuses what `cargo test` already built; OKTA_SIM_PROFILE=release for a
-# release build), then runs sdk_fidelity.py. Exits non-zero on any failure.
+# Creates a venv under the cargo target dir, installs the pinned SDK, takes the simulator binary
+# from the workspace's test build (run it after `cargo test --workspace`: then nothing is built),
+# then runs sdk_fidelity.py against it. Exits non-zero on any failure.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../../../.." && pwd)"
@@ -21,13 +21,15 @@ if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" -c "import okta, import
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "okta==$OKTA_SDK_VERSION"
 fi
 
-profile="${OKTA_SIM_PROFILE:-debug}"
-if [[ "$profile" == "release" ]]; then
-    cargo build --quiet --release -p okta-sim --bin okta-sim
+# The simulator binary: $OKTA_SIM_BIN, or the debug build that `cargo test --workspace` makes.
+# Building it through the same command (`--no-run` is a no-op right after .ci/run's test step)
+# keeps cargo's workspace feature unification, so nothing is recompiled.
+if [[ -n "${OKTA_SIM_BIN:-}" ]]; then
+    bin="$OKTA_SIM_BIN"
 else
-    cargo build --quiet -p okta-sim --bin okta-sim
+    cargo test --quiet --workspace --no-run
+    bin="$target_dir/debug/okta-sim"
 fi
-bin="$target_dir/$profile/okta-sim"
 
 echo "== okta SDK fidelity test ($("$venv/bin/python" -c 'import importlib.metadata as m; print("okta", m.version("okta"))'))"
 exec timeout 170 "$venv/bin/python" "$here/sdk_fidelity.py" "$bin"
