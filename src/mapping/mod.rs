@@ -153,7 +153,13 @@ pub struct CompiledResource {
     relation_modes: Vec<Collect>,
     /// What the mapping reads, when every expression has a native form.
     projection: Option<project::Node>,
+    /// Some expression goes through jaq: map on a large-stack thread.
+    needs_jaq: bool,
 }
+
+/// Stack for mapping items with jaq expressions: deep values built by a mapping (e.g. a `reduce`
+/// nesting arrays 100,000 levels deep) must not overflow the caller's stack.
+const JAQ_STACK: usize = 256 << 20;
 
 impl CValue {
     fn exprs<'a>(&'a self, out: &mut Vec<&'a CExpr>) {
@@ -293,7 +299,11 @@ impl Compiler<'_> {
             projection: None,
             property_modes: Vec::new(),
             relation_modes: Vec::new(),
+            needs_jaq: false,
         };
+        resource.needs_jaq =
+            resource.items_to_parse.as_ref().is_some_and(|(e, _)| e.fast.is_none())
+                || resource.exprs().iter().any(|e| e.fast.is_none());
         resource.projection = resource.compute_projection();
         if let Some((_, bp)) = &resource.literal_blueprint {
             resource.property_modes = resource
@@ -579,6 +589,15 @@ impl CompiledResource {
         if self.items_to_parse.is_some() {
             return None;
         }
+        let mut node = project::Node::default();
+        for e in self.exprs() {
+            node.add_fast(e.fast.as_ref()?);
+        }
+        Some(node)
+    }
+
+    /// Every expression of the entity mapping (not `itemsToParse`).
+    fn exprs(&self) -> Vec<&CExpr> {
         let mut exprs = vec![&self.selector, &self.blueprint];
         self.identifier.exprs(&mut exprs);
         exprs.extend(self.title.iter().chain(self.icon.iter()));
@@ -589,11 +608,7 @@ impl CompiledResource {
         for (_, _, v) in &self.relations {
             v.exprs(&mut exprs);
         }
-        let mut node = project::Node::default();
-        for e in exprs {
-            node.add_fast(e.fast.as_ref()?);
-        }
-        Some(node)
+        exprs
     }
 
     /// Parse one item from JSON text into the value [`Self::map_item`] expects.
@@ -630,6 +645,29 @@ impl CompiledResource {
     }
 
     fn map(&self, item: &Value, parse_all: bool) -> ItemMapping {
+        if !self.needs_jaq {
+            return self.map_here(item, parse_all);
+        }
+        std::thread::scope(|s| {
+            let worker = std::thread::Builder::new()
+                .name("jq-mapping".into())
+                .stack_size(JAQ_STACK)
+                .spawn_scoped(s, || self.map_here(item, parse_all));
+            match worker {
+                Ok(h) => h.join().unwrap_or_else(|_| ItemMapping {
+                    entities: Vec::new(),
+                    problems: vec![Problem {
+                        field: String::new(),
+                        message: "internal error while evaluating the mapping; item skipped".into(),
+                        severity: Severity::Error,
+                    }],
+                }),
+                Err(_) => self.map_here(item, parse_all),
+            }
+        })
+    }
+
+    fn map_here(&self, item: &Value, parse_all: bool) -> ItemMapping {
         let mut result = ItemMapping::default();
         match &self.items_to_parse {
             None => self.map_one(item, parse_all, &mut result),

@@ -400,3 +400,16 @@ fn parse_item_prunes_without_changing_the_result() {
     assert!(r.projection.is_none());
     assert_eq!(r.parse_item(&bytes).unwrap(), item);
 }
+
+#[test]
+fn deep_values_built_by_a_mapping_do_not_crash() {
+    let r = user_resource(
+        "identifier: .id\nblueprint: '\"okta-user\"'\nproperties:\n  deep: 'reduce range(100000) as $_ ([]; [.])'\n  text: 'reduce range(100000) as $_ ([]; [.]) | tojson | length'",
+    );
+    assert!(r.needs_jaq);
+    let m = r.map_item(&json!({"id": "u"}));
+    let e = &m.entities[0].entity;
+    assert_eq!(e.properties["deep"], Value::Null);
+    assert!(e.properties["text"].is_number());
+    assert_eq!(fields(&m), vec![("properties.deep".to_owned(), Severity::Warning)]);
+}
