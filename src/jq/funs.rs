@@ -91,10 +91,8 @@ fn parse_number(t: &str) -> Option<Val> {
     if i != b.len() {
         return None;
     }
-    if integral {
-        if let Ok(n) = t.trim_start_matches('+').parse::<isize>() {
-            return Some(Val::Num(Num::Int(n)));
-        }
+    if let Some(n) = integral.then(|| t.trim_start_matches('+').parse::<isize>().ok()).flatten() {
+        return Some(Val::Num(Num::Int(n)));
     }
     t.trim_start_matches('+').parse::<f64>().ok().map(|f| Val::Num(Num::Float(f)))
 }

@@ -128,7 +128,7 @@ struct CSearch {
 
 #[derive(Debug, Clone)]
 enum CRule {
-    Rule { property: CExpr, operator: CExpr, value: CExpr },
+    Rule { property: Box<CExpr>, operator: Box<CExpr>, value: Box<CExpr> },
     Query(CSearch),
 }
 
@@ -176,7 +176,7 @@ impl CSearch {
         for r in &self.rules {
             match r {
                 CRule::Rule { property, operator, value } => {
-                    out.extend([property, operator, value])
+                    out.extend([&**property, &**operator, &**value])
                 }
                 CRule::Query(q) => q.exprs(out),
             }
@@ -232,9 +232,11 @@ impl Compiler<'_> {
                 SearchRule::Rule { property, operator, value } => {
                     let (p, o, v) = (self.expr(property), self.expr(operator), self.expr(value));
                     match (p, o, v) {
-                        (Some(property), Some(operator), Some(value)) => {
-                            rules.push(CRule::Rule { property, operator, value })
-                        }
+                        (Some(property), Some(operator), Some(value)) => rules.push(CRule::Rule {
+                            property: Box::new(property),
+                            operator: Box::new(operator),
+                            value: Box::new(value),
+                        }),
                         _ => ok = false,
                     }
                 }
@@ -702,10 +704,10 @@ impl CompiledResource {
                     return result;
                 };
                 let mut base = obj.clone();
-                if self.config.port.items_to_parse_top_level_transform {
-                    if let Some(path) = path {
-                        delete_path(&mut base, path);
-                    }
+                if let Some(path) =
+                    path.as_ref().filter(|_| self.config.port.items_to_parse_top_level_transform)
+                {
+                    delete_path(&mut base, path);
                 }
                 let name = &self.config.port.items_to_parse_name;
                 for element in arr {

@@ -288,10 +288,10 @@ fn gen_value(rng: &mut Rng, depth: u32) -> Value {
         json!("x"),
         json!("abc"),
     ];
-    if depth == 0 || rng.next() % 3 == 0 {
+    if depth == 0 || rng.next().is_multiple_of(3) {
         return rng.pick(&leaf).clone();
     }
-    if rng.next() % 2 == 0 {
+    if rng.next().is_multiple_of(2) {
         let n = rng.next() % 4;
         Value::Array((0..n).map(|_| gen_value(rng, depth - 1)).collect())
     } else {
