@@ -65,7 +65,9 @@ def todate: todateiso8601;
 def _jq_flags($f): if $f == null then "" else $f end;
 def test($re; $flags): matches($re; _jq_flags($flags)) | any;
 def test($v): if ($v | type) == "array" then test($v[0]; $v[1]) else test($v; null) end;
-def match($re; $flags): matches($re; _jq_flags($flags))[] | .[0] + {captures: .[1:]};
+def match($re; $flags):
+  matches($re; _jq_flags($flags))[]
+  | .[0] + {captures: [.[1:][] | . + (if has("name") then {} else {name: null} end)]};
 def match($v): if ($v | type) == "array" then match($v[0]; $v[1]) else match($v; null) end;
 def capture($re; $flags): matches($re; _jq_flags($flags))[] | capture_of_match;
 def capture($v): if ($v | type) == "array" then capture($v[0]; $v[1]) else capture($v; null) end;

@@ -93,6 +93,11 @@ const CASES: &[(&str, &str, &str)] = &[
     ("\"ABC\" | test(\"abc\"; null)", "null", "[false]"),
     ("\"foo bar\" | match(\"o+\") | [.offset, .length, .string]", "null", r#"[[1,2,"oo"]]"#),
     (
+        "\"foob\" | match(\"(o)(?<n>b)\") | .captures | map(.name)",
+        "null",
+        r#"[[null,"n"]]"#,
+    ),
+    (
         "\"xyzzy-14\" | capture(\"(?<a>[a-z]+)-(?<n>[0-9]+)\")",
         "null",
         r#"[{"a":"xyzzy","n":"14"}]"#,
