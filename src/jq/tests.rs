@@ -92,11 +92,7 @@ const CASES: &[(&str, &str, &str)] = &[
     ("\"ABC\" | test([\"abc\", \"i\"])", "null", "[true]"),
     ("\"ABC\" | test(\"abc\"; null)", "null", "[false]"),
     ("\"foo bar\" | match(\"o+\") | [.offset, .length, .string]", "null", r#"[[1,2,"oo"]]"#),
-    (
-        "\"foob\" | match(\"(o)(?<n>b)\") | .captures | map(.name)",
-        "null",
-        r#"[[null,"n"]]"#,
-    ),
+    ("\"foob\" | match(\"(o)(?<n>b)\") | .captures | map(.name)", "null", r#"[[null,"n"]]"#),
     (
         "\"xyzzy-14\" | capture(\"(?<a>[a-z]+)-(?<n>[0-9]+)\")",
         "null",
