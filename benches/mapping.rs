@@ -59,14 +59,14 @@ fn okta_id(rng: &mut fastrand::Rng, prefix: &str) -> String {
 }
 
 fn group(rng: &mut fastrand::Rng, i: usize) -> Value {
-    let id = format!("00g{:017}", i);
+    let id = format!("00g{i:017}");
     json!({
         "id": id,
         "created": ts(rng),
         "lastUpdated": ts(rng),
         "lastMembershipUpdated": ts(rng),
         "objectClass": ["okta:user_group"],
-        "type": if i % 7 == 0 { "BUILT_IN" } else { "OKTA_GROUP" },
+        "type": if i.is_multiple_of(7) { "BUILT_IN" } else { "OKTA_GROUP" },
         "profile": {"name": format!("group-{i}"), "description": format!("Members of team {i}")},
         "_links": {
             "users": {"href": format!("{ORG}/api/v1/groups/{id}/users")},

@@ -173,10 +173,16 @@ fn enum_values() {
     assert_eq!(
         problems(with("status", json!("ACTIVE2")), json!({})),
         [
-            "okta-user/00u1: properties.status: \"ACTIVE2\" is not one of [\"ACTIVE\", \"INACTIVE\", \"PASSWORD_EXPIRED\", \"LOCKED_OUT\", \"SUSPENDED\", \"DEPROVISIONED\"]"
+            "okta-user/00u1: properties.status: \"ACTIVE2\" is not one of [\"STAGED\", \"PROVISIONED\", \"ACTIVE\", \"RECOVERY\", \"INACTIVE\", \"PASSWORD_EXPIRED\", …]"
         ]
     );
-    assert_eq!(problems(with("status", json!("DEPROVISIONED")), json!({})), Vec::<String>::new());
+    for status in ["STAGED", "PROVISIONED", "RECOVERY", "DEPROVISIONED"] {
+        assert_eq!(
+            problems(with("status", json!(status)), json!({})),
+            Vec::<String>::new(),
+            "{status}"
+        );
+    }
     assert_eq!(problems(with("status", Value::Null), json!({})), Vec::<String>::new());
 }
 

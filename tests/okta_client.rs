@@ -89,12 +89,11 @@ async fn a_403_mid_listing_is_an_error_not_a_short_list() {
 #[tokio::test]
 async fn retries_5xx_429_and_resets_then_completes() {
     let s = sim(SimConfig { users: 500, ..SimConfig::default() }).await;
-    // Rules are checked in order and a rule only counts the requests it is asked about, so
-    // these fire on requests 1 (503), 3 (429) and 4 (reset).
+    // Requests 1 (503), 2 (429) and 4 (a reset mid-body) fail; each is retried.
     s.set_faults(faults(json!([
-        {"family": "list_users", "nth": 4, "action": "reset"},
         {"family": "list_users", "nth": 1, "status": 503},
-        {"family": "list_users", "nth": 2, "status": 429}
+        {"family": "list_users", "nth": 2, "status": 429},
+        {"family": "list_users", "nth": 4, "action": "reset"}
     ])));
     let c = client(&s.base_url());
     let users = c.list_all("/api/v1/users?limit=200").await.unwrap();

@@ -159,7 +159,7 @@ pub fn execute(
     let reporter = Reporter::new(!args.json && std::io::stderr().is_terminal(), okta.clone());
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let result = runtime
-        .block_on(resync(&okta, &compiled, &blueprints, &catalog, &opts, &|p| reporter.on(p)));
+        .block_on(resync(&okta, &compiled, blueprints, &catalog, &opts, &|p| reporter.on(p)));
     reporter.finish();
     drop(catalog);
     if let Some(scratch) = scratch {

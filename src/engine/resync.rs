@@ -83,7 +83,12 @@ pub async fn resync<C: Catalog>(
         merge: config.enable_merge_entity,
         create_missing_related: config.create_missing_related_entities,
     };
-    let mut writer = Writer::new(catalog, blueprints, cx, opts.record_plan);
+    let existed = if opts.record_plan {
+        Some(catalog.export().await?.into_iter().map(|e| e.key()).collect())
+    } else {
+        None
+    };
+    let mut writer = Writer::new(catalog, blueprints, cx, existed);
 
     // Memberships first: user items need their groups, group items their members.
     let users = config.resources.iter().filter(|r| r.kind() == USER_KIND);
@@ -252,7 +257,11 @@ async fn sync_groups<C: Catalog>(
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<(), SyncError> {
     for gi in 0..index.groups.len() {
-        let item = index.group_item(gi);
+        let text = index.group_item_json(gi);
+        let item = resource
+            .parse_item(text.as_bytes())
+            .map_err(|e| SyncError::Listing(format!("group item {gi} is not valid JSON: {e}")))?;
+        drop(text);
         writer.item(resource, &item, report).await?;
         if gi % 200 == 199 {
             progress(Progress::Items { kind: resource.kind().to_string(), n: 200 });

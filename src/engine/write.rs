@@ -39,15 +39,19 @@ pub struct Writer<'a, C: Catalog> {
     /// Blueprints written in this run.
     pub blueprints_written: HashSet<String>,
     plan: Option<Plan>,
+    /// Keys in the catalog before the run, when recording a plan: an entity first created as a
+    /// relation stub and then written in full is planned as a create, not an update.
+    existed: Option<HashSet<EntityKey>>,
 }
 
 impl<'a, C: Catalog> Writer<'a, C> {
-    /// A writer for one run.
+    /// A writer for one run; `existed` (the keys in the catalog before the run) turns on
+    /// recording the plan of a dry run.
     pub fn new(
         catalog: &'a C,
         blueprints: &'a BlueprintSet,
         cx: WriteContext,
-        record_plan: bool,
+        existed: Option<HashSet<EntityKey>>,
     ) -> Self {
         Self {
             catalog,
@@ -59,7 +63,8 @@ impl<'a, C: Catalog> Writer<'a, C> {
             protected_ids: HashSet::new(),
             unidentified_failures: Vec::new(),
             blueprints_written: HashSet::new(),
-            plan: record_plan.then(Plan::default),
+            plan: existed.as_ref().map(|_| Plan::default()),
+            existed,
         }
     }
 
@@ -193,8 +198,12 @@ impl<'a, C: Catalog> Writer<'a, C> {
             UpsertOutcome::Updated => {
                 k.updated += 1;
                 k.upserted += 1;
-                if let Some(p) = &mut self.plan {
-                    p.update.push(key.to_string());
+                if let (Some(p), Some(existed)) = (&mut self.plan, &self.existed) {
+                    if existed.contains(&key) {
+                        p.update.push(key.to_string());
+                    } else {
+                        p.create.push(key.to_string());
+                    }
                 }
             }
             UpsertOutcome::Unchanged => {

@@ -61,27 +61,29 @@ impl MembershipIndex {
         index.group_members = vec![Vec::new(); index.groups.len()];
         if plan.members {
             let ids: Vec<String> = index.groups.iter().map(|g| id_of(g).to_string()).collect();
-            let pages = fan_out(client, ids, plan.concurrency, |id| {
-                format!("/api/v1/groups/{}/users?limit=1000", encode(&id))
+            let url = |id: String| format!("/api/v1/groups/{}/users?limit=1000", encode(&id));
+            let mut members = std::mem::take(&mut index.group_members);
+            fan_out(client, ids, plan.concurrency, url, |gi, page| {
+                members[gi].extend(page.iter().map(|m| index.intern_member(m)));
             })
             .await?;
-            for (gi, members) in pages.into_iter().enumerate() {
-                let list = members.into_iter().map(|m| index.intern_member(&m)).collect();
-                index.group_members[gi] = list;
-            }
+            index.group_members = members;
         }
         if plan.applications {
             index.apps = client.list_all("/api/v1/apps?limit=200").await?;
             let ids: Vec<String> = index.apps.iter().map(|a| id_of(a).to_string()).collect();
-            let pages = fan_out(client, ids, plan.concurrency, |id| {
-                format!("/api/v1/apps/{}/users?limit=500", encode(&id))
-            })
-            .await?;
-            for (ai, assigned) in pages.into_iter().enumerate() {
-                for u in assigned {
+            let url = |id: String| format!("/api/v1/apps/{}/users?limit=500", encode(&id));
+            fan_out(client, ids, plan.concurrency, url, |ai, page| {
+                for u in page {
                     let idx = index.intern_id(id_of(&u));
                     index.user_apps[idx as usize].push(ai as u32);
                 }
+            })
+            .await?;
+            // Pages of different apps arrive in any order: keep app-listing order per user.
+            for apps in &mut index.user_apps {
+                apps.sort_unstable();
+                apps.dedup();
             }
         }
         for (gi, members) in index.group_members.iter().enumerate() {
@@ -204,6 +206,34 @@ impl MembershipIndex {
             .is_some_and(|m| !m.is_empty() && self.resolve_manager(m).is_none())
     }
 
+    /// A group item as JSON text, built from the stored member records without materialising
+    /// them as values (the Everyone group of a large org has every user as a member); the
+    /// mapping then parses only what it reads.
+    pub fn group_item_json(&self, group_index: usize) -> String {
+        let group = &self.groups[group_index];
+        let text = group.to_string();
+        let Some(body) = text.strip_suffix('}').filter(|_| group.get("users").is_none()) else {
+            return self.group_item(group_index).to_string();
+        };
+        let members = &self.group_members[group_index];
+        let mut out = String::with_capacity(text.len() + members.len() * 160 + 16);
+        out.push_str(body);
+        out.push_str(if body.ends_with('{') { "\"users\":[" } else { ",\"users\":[" });
+        for (n, &u) in members.iter().enumerate() {
+            if n > 0 {
+                out.push(',');
+            }
+            let rec = &self.users[u as usize];
+            if rec.slim.is_empty() {
+                out.push_str(&json!({ "id": &*rec.id }).to_string());
+            } else {
+                out.push_str(&rec.slim);
+            }
+        }
+        out.push_str("]}");
+        out
+    }
+
     /// A group item: the Okta group plus its members as `users`.
     pub fn group_item(&self, group_index: usize) -> Value {
         let mut group = self.groups[group_index].clone();
@@ -265,58 +295,68 @@ pub fn encode(s: &str) -> String {
     out
 }
 
-/// Lists `url_of(id)` for every id with at most `concurrency` listings at once, keeping each
-/// listing's items slim-free but in id order. The first error cancels the rest.
+/// What a listing task reports.
+enum Msg {
+    /// A page of listing `i`, already slimmed.
+    Page(usize, Vec<Value>),
+    /// Listing `i` finished.
+    Done(Result<(), OktaError>),
+}
+
+/// Lists `url_of(id)` for every id with at most `concurrency` listings at once, handing each
+/// page (slimmed to what the index needs) to `sink` with the id's position as soon as it
+/// arrives, so memory holds a few pages, not every listing. The first error stops the rest.
 async fn fan_out(
     client: &OktaClient,
     ids: Vec<String>,
     concurrency: usize,
     url_of: impl Fn(String) -> String,
-) -> Result<Vec<Vec<Value>>, OktaError> {
-    let mut results: Vec<Option<Vec<Value>>> = vec![None; ids.len()];
-    let mut set = tokio::task::JoinSet::new();
-    let mut queue = ids.into_iter().enumerate();
+    mut sink: impl FnMut(usize, Vec<Value>),
+) -> Result<(), OktaError> {
     let concurrency = concurrency.max(1);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Msg>(concurrency * 2);
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut queue = ids.into_iter().enumerate();
+    let mut running = 0usize;
     loop {
-        while set.len() < concurrency {
+        while running < concurrency {
             let Some((i, id)) = queue.next() else { break };
-            let client = client.clone();
-            let url = url_of(id);
-            set.spawn(async move {
-                let mut slim = Vec::new();
-                client
-                    .list(&url, |page| {
-                        // Keep only what the index needs of each member/assignment.
-                        slim.extend(page.into_iter().map(|u| {
-                            let mut s = slim_user(&u);
-                            if s["profile"].as_object().is_some_and(Map::is_empty) {
-                                s = json!({ "id": id_of(&u) });
-                            }
-                            s
-                        }));
-                        Ok(())
-                    })
-                    .await
-                    .map(|_| (i, slim))
+            let (client, tx, url) = (client.clone(), tx.clone(), url_of(id));
+            running += 1;
+            tasks.spawn(async move {
+                let mut pager = client.pager(&url);
+                let result = async {
+                    while let Some(page) = pager.next_page().await? {
+                        let slim = page.iter().map(slim_member).collect();
+                        if tx.send(Msg::Page(i, slim)).await.is_err() {
+                            break;
+                        }
+                    }
+                    Ok(())
+                }
+                .await;
+                let _ = tx.send(Msg::Done(result)).await;
             });
         }
-        let Some(joined) = set.join_next().await else { break };
-        match joined {
-            Ok(Ok((i, items))) => results[i] = Some(items),
-            Ok(Err(e)) => {
-                set.abort_all();
+        if running == 0 {
+            return Ok(());
+        }
+        match rx.recv().await {
+            Some(Msg::Page(i, page)) => sink(i, page),
+            Some(Msg::Done(Ok(()))) => running -= 1,
+            Some(Msg::Done(Err(e))) => {
+                tasks.abort_all();
                 return Err(e);
             }
-            Err(e) => {
-                set.abort_all();
-                return Err(OktaError::Network {
-                    path: "(listing task)".into(),
-                    message: e.to_string(),
-                });
-            }
+            None => return Ok(()),
         }
     }
-    Ok(results.into_iter().map(Option::unwrap_or_default).collect())
+}
+
+/// A member or assignment reduced to what the index keeps.
+fn slim_member(u: &Value) -> Value {
+    let s = slim_user(u);
+    if s["profile"].as_object().is_some_and(Map::is_empty) { json!({ "id": id_of(u) }) } else { s }
 }
 
 #[cfg(test)]
@@ -352,6 +392,8 @@ mod tests {
         assert_eq!(ix.resolve_manager("00ua").unwrap()["id"], "00ua");
         assert!(ix.resolve_manager("nobody").is_none());
         let g = ix.group_item(0);
+        let from_text: Value = serde_json::from_str(&ix.group_item_json(0)).unwrap();
+        assert_eq!(from_text, g, "the text form is the same item");
         let members: Vec<&str> = g["users"].as_array().unwrap().iter().map(id_of).collect();
         assert_eq!(members, ["00ua", "00ub"]);
         assert_eq!(g["users"][1]["profile"]["login"], "B@x.io");

@@ -398,6 +398,9 @@ impl SimState {
         }
         let mut st = self.0.faults.lock().unwrap_or_else(|e| e.into_inner());
         let FaultState { faults, counters } = &mut *st;
+        // Every matching rule counts every request it matches, so `nth` means "the n-th request
+        // of the family" whatever the other rules did; the first rule that fires wins.
+        let mut hit = None;
         for (i, r) in faults.rules.iter().enumerate() {
             if r.family != "*" && r.family != f.name() {
                 continue;
@@ -407,22 +410,23 @@ impl SimState {
             }
             let c = counters.entry((i, f)).or_insert(0);
             *c += 1;
+            if hit.is_some() {
+                continue;
+            }
             let fire = match (r.nth, r.rate) {
                 (Some(n), _) => *c == n,
                 (None, Some(p)) => fastrand::f64() < p,
                 (None, None) => true,
             };
-            if !fire {
-                continue;
+            if fire {
+                hit = Some(match r.action.as_deref() {
+                    Some("reset") => FaultHit::Reset,
+                    Some("slow") => FaultHit::Slow(r.delay_ms.unwrap_or(1000)),
+                    _ => FaultHit::Status(r.status.unwrap_or(500)),
+                });
             }
-            let hit = match r.action.as_deref() {
-                Some("reset") => FaultHit::Reset,
-                Some("slow") => FaultHit::Slow(r.delay_ms.unwrap_or(1000)),
-                _ => FaultHit::Status(r.status.unwrap_or(500)),
-            };
-            return Some(hit);
         }
-        None
+        hit
     }
 
     /// Replaces the fault configuration (and restarts the k-th-request counters).
