@@ -526,17 +526,6 @@ fn show(v: &Value) -> String {
     }
 }
 
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 impl Blueprint {
     /// Checks `entity` the way Port checks an upsert: property types, `enum`, the `date-time`,
     /// `email` and `url` formats, required properties present and non-null, no unknown
@@ -613,7 +602,7 @@ impl Blueprint {
                     format!(
                         "`many` relation to `{}` expects an array of identifiers, found {} {}",
                         rel.target,
-                        type_name(v),
+                        crate::model::json_type(v),
                         show(v)
                     ),
                 ),
@@ -623,7 +612,7 @@ impl Blueprint {
                     format!(
                         "relation to `{}` expects one identifier (a string) or null, found {} {}",
                         rel.target,
-                        type_name(v),
+                        crate::model::json_type(v),
                         show(v)
                     ),
                 ),
@@ -650,7 +639,11 @@ fn check_property(schema: &PropertySchema, value: &Value) -> Option<String> {
             _ => true,
         };
         if !ok {
-            return Some(format!("expected a {ty}, found {} {}", type_name(value), show(value)));
+            return Some(format!(
+                "expected a {ty}, found {} {}",
+                crate::model::json_type(value),
+                show(value)
+            ));
         }
     }
     if let Some(allowed) = &schema.enum_values

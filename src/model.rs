@@ -54,3 +54,15 @@ impl std::fmt::Display for EntityKey {
         write!(f, "{}/{}", self.blueprint, self.identifier)
     }
 }
+
+/// How a JSON value's type reads in an error message: `null`, `a string`, `an object`, …
+pub fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}

@@ -288,7 +288,10 @@ impl OktaClient {
             other => {
                 return Err(OktaError::Body {
                     path: path.to_string(),
-                    message: format!("expected a JSON array, found {}", json_kind(&other)),
+                    message: format!(
+                        "expected a JSON array, found {}",
+                        crate::model::json_type(&other)
+                    ),
                 });
             }
         };
@@ -356,10 +359,7 @@ impl OktaClient {
                 Ok(resp) => resp,
                 Err(e) => {
                     inner.pacer.release(&bucket, None, Instant::now());
-                    if attempt < inner.opts.max_retries {
-                        attempt += 1;
-                        inner.stats.retries.fetch_add(1, Ordering::Relaxed);
-                        tokio::time::sleep(self.backoff(attempt)).await;
+                    if self.pause_before_retry(&mut attempt).await {
                         continue;
                     }
                     return Err(OktaError::Network { path, message: error_chain(&e) });
@@ -389,19 +389,13 @@ impl OktaClient {
                 }
                 continue;
             }
-            if status.is_server_error() && attempt < inner.opts.max_retries {
-                attempt += 1;
-                inner.stats.retries.fetch_add(1, Ordering::Relaxed);
-                tokio::time::sleep(self.backoff(attempt)).await;
+            if status.is_server_error() && self.pause_before_retry(&mut attempt).await {
                 continue;
             }
             let bytes = match resp.bytes().await {
                 Ok(b) => b,
                 Err(e) => {
-                    if attempt < inner.opts.max_retries {
-                        attempt += 1;
-                        inner.stats.retries.fetch_add(1, Ordering::Relaxed);
-                        tokio::time::sleep(self.backoff(attempt)).await;
+                    if self.pause_before_retry(&mut attempt).await {
                         continue;
                     }
                     return Err(OktaError::Network { path, message: error_chain(&e) });
@@ -425,6 +419,18 @@ impl OktaClient {
                 .map_err(|e| OktaError::Body { path: path.clone(), message: e.to_string() })?;
             return Ok((value, headers));
         }
+    }
+
+    /// Counts a retry after a 5xx or network error and sleeps its backoff; false when the
+    /// retries are used up.
+    async fn pause_before_retry(&self, attempt: &mut u32) -> bool {
+        if *attempt >= self.inner.opts.max_retries {
+            return false;
+        }
+        *attempt += 1;
+        self.inner.stats.retries.fetch_add(1, Ordering::Relaxed);
+        tokio::time::sleep(self.backoff(*attempt)).await;
+        true
     }
 
     fn backoff(&self, attempt: u32) -> Duration {
@@ -461,17 +467,6 @@ fn path_of(url: &str) -> &str {
     match url.split_once("://") {
         Some((_, rest)) => rest.find('/').map_or("/", |i| &rest[i..]),
         None => url,
-    }
-}
-
-fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 
