@@ -125,9 +125,9 @@ pub struct ClientStats {
 
 /// One page of a listing.
 #[derive(Debug)]
-pub struct Page {
+pub struct Page<T = Value> {
     /// The items of the page.
-    pub items: Vec<Value>,
+    pub items: Vec<T>,
     /// The absolute `rel="next"` URL, if there is one.
     pub next: Option<String>,
 }
@@ -137,16 +137,20 @@ pub struct Page {
 /// Ends at the first page without `next` or at an empty page (Okta may send a `next` that leads
 /// to `[]`). Bounded: a server that repeats a link, or sends more than a million pages, is an
 /// error rather than an endless loop.
+///
+/// Items are deserialized straight from the body as `T` (raw JSON values by default; a small
+/// typed record where only a few fields are needed, so a page costs what is kept of it).
 #[derive(Debug)]
-pub struct Pager {
+pub struct Pager<T = Value> {
     client: OktaClient,
     next: Option<String>,
     pages: u32,
+    _items: std::marker::PhantomData<fn() -> T>,
 }
 
-impl Pager {
+impl<T: serde::de::DeserializeOwned> Pager<T> {
     /// The next page's items, or `None` when the listing is complete.
-    pub async fn next_page(&mut self) -> Result<Option<Vec<Value>>, OktaError> {
+    pub async fn next_page(&mut self) -> Result<Option<Vec<T>>, OktaError> {
         let Some(url) = self.next.take() else { return Ok(None) };
         self.pages += 1;
         if self.pages > 1_000_000 {
@@ -155,7 +159,7 @@ impl Pager {
                 message: "more than 1,000,000 pages".into(),
             });
         }
-        let page = self.client.get_page(&url).await?;
+        let page = self.client.get_page_of::<T>(&url).await?;
         if page.items.is_empty() {
             return Ok(None);
         }
@@ -247,10 +251,16 @@ impl OktaClient {
 
     /// A pager over every page of `path_and_query` (e.g. `/api/v1/users?limit=200`).
     pub fn pager(&self, path_and_query: &str) -> Pager {
+        self.pager_of(path_and_query)
+    }
+
+    /// A pager whose items are deserialized as `T`.
+    pub fn pager_of<T: serde::de::DeserializeOwned>(&self, path_and_query: &str) -> Pager<T> {
         Pager {
             client: self.clone(),
             next: Some(format!("{}{}", self.inner.base, path_and_query)),
             pages: 0,
+            _items: std::marker::PhantomData,
         }
     }
 
@@ -281,20 +291,20 @@ impl OktaClient {
 
     /// GETs one absolute URL (on the configured origin) and returns its page.
     pub async fn get_page(&self, url: &str) -> Result<Page, OktaError> {
-        let (body, headers) = self.send(reqwest::Method::GET, url, None).await?;
+        self.get_page_of(url).await
+    }
+
+    /// GETs one absolute URL and deserializes its items as `T`.
+    pub async fn get_page_of<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+    ) -> Result<Page<T>, OktaError> {
+        let (bytes, headers) = self.send(reqwest::Method::GET, url, None).await?;
         let path = path_of(url);
-        let items = match body {
-            Value::Array(items) => items,
-            other => {
-                return Err(OktaError::Body {
-                    path: path.to_string(),
-                    message: format!(
-                        "expected a JSON array, found {}",
-                        crate::model::json_type(&other)
-                    ),
-                });
-            }
-        };
+        let items: Vec<T> = serde_json::from_slice(&bytes).map_err(|e| OktaError::Body {
+            path: path.to_string(),
+            message: format!("expected a JSON array of objects: {e}"),
+        })?;
         let links = headers.get_all(reqwest::header::LINK).iter().filter_map(|v| v.to_str().ok());
         let next = link::next_link(links);
         if let Some(next) = &next {
@@ -306,19 +316,26 @@ impl OktaClient {
         Ok(Page { items, next })
     }
 
-    /// GETs one JSON document at `path_and_query`.
+    /// GETs one JSON document at `path_and_query` (null when the body is empty).
     pub async fn get_json(&self, path_and_query: &str) -> Result<Value, OktaError> {
         let url = format!("{}{}", self.inner.base, path_and_query);
-        Ok(self.send(reqwest::Method::GET, &url, None).await?.0)
+        let (bytes, _) = self.send(reqwest::Method::GET, &url, None).await?;
+        if bytes.is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_slice(&bytes).map_err(|e| OktaError::Body {
+            path: path_of(&url).to_string(),
+            message: e.to_string(),
+        })
     }
 
-    /// Sends one request with pacing and retries; returns the JSON body (null when empty).
+    /// Sends one request with pacing and retries; returns the successful body and headers.
     async fn send(
         &self,
         method: reqwest::Method,
         url: &str,
         body: Option<&Value>,
-    ) -> Result<(Value, reqwest::header::HeaderMap), OktaError> {
+    ) -> Result<(bytes::Bytes, reqwest::header::HeaderMap), OktaError> {
         let inner = &*self.inner;
         let path = path_of(url).to_string();
         let bucket = bucket_of(&path);
@@ -412,12 +429,7 @@ impl OktaClient {
                     detail: okta_error_detail(&bytes),
                 });
             }
-            if bytes.is_empty() {
-                return Ok((Value::Null, headers));
-            }
-            let value = serde_json::from_slice(&bytes)
-                .map_err(|e| OktaError::Body { path: path.clone(), message: e.to_string() })?;
-            return Ok((value, headers));
+            return Ok((bytes, headers));
         }
     }
 

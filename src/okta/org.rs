@@ -15,7 +15,7 @@
 //!   `{"id","status","profile":{"login","email","firstName","lastName","displayName"}}`.
 
 use super::{OktaClient, OktaError};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -46,6 +46,42 @@ pub struct MembershipIndex {
     user_apps: Vec<Vec<u32>>,
 }
 
+/// What the index keeps of a user: the record group items carry as members. Deserialized straight
+/// from member pages, so a page of 1000 full user objects never exists as values.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct SlimMember {
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    status: Value,
+    #[serde(default)]
+    profile: SlimProfile,
+}
+
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SlimProfile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    login: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    email: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    first_name: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_name: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    display_name: Option<Value>,
+}
+
+impl SlimMember {
+    /// The slim record of a full Okta user object (copies only the kept fields).
+    fn of(user: &Value) -> Self {
+        use serde::Deserialize as _;
+        Self::deserialize(user)
+            .unwrap_or_else(|_| Self { id: id_of(user).to_string(), ..Self::default() })
+    }
+}
+
 #[derive(Debug, Clone)]
 struct UserRecord {
     id: Arc<str>,
@@ -64,7 +100,7 @@ impl MembershipIndex {
             let url = |id: String| format!("/api/v1/groups/{}/users?limit=1000", encode(&id));
             let mut members = std::mem::take(&mut index.group_members);
             fan_out(client, ids, plan.concurrency, url, |gi, page| {
-                members[gi].extend(page.iter().map(|m| index.intern_member(m)));
+                members[gi].extend(page.into_iter().map(|m| index.intern_member(m)));
             })
             .await?;
             index.group_members = members;
@@ -75,7 +111,7 @@ impl MembershipIndex {
             let url = |id: String| format!("/api/v1/apps/{}/users?limit=500", encode(&id));
             fan_out(client, ids, plan.concurrency, url, |ai, page| {
                 for u in page {
-                    let idx = index.intern_id(id_of(&u));
+                    let idx = index.intern_id(&u.id);
                     index.user_apps[idx as usize].push(ai as u32);
                 }
             })
@@ -108,24 +144,25 @@ impl MembershipIndex {
     }
 
     /// Records a user seen as a group member (or in the user listing) and returns its index.
-    fn intern_member(&mut self, user: &Value) -> u32 {
-        let i = self.intern_id(id_of(user));
+    fn intern_member(&mut self, m: SlimMember) -> u32 {
+        let i = self.intern_id(&m.id);
         if self.users[i as usize].slim.is_empty() {
-            let slim = slim_user(user);
-            if let Some(login) = slim.pointer("/profile/login").and_then(Value::as_str) {
+            if let Some(login) = m.profile.login.as_ref().and_then(Value::as_str) {
                 self.by_login.entry(login.to_lowercase()).or_insert(i);
             }
-            if let Some(email) = slim.pointer("/profile/email").and_then(Value::as_str) {
+            if let Some(email) = m.profile.email.as_ref().and_then(Value::as_str) {
                 self.by_email.entry(email.to_lowercase()).or_insert(i);
             }
-            self.users[i as usize].slim = slim.to_string().into_boxed_str();
+            let slim =
+                serde_json::to_string(&m).unwrap_or_else(|_| json!({ "id": m.id }).to_string());
+            self.users[i as usize].slim = slim.into_boxed_str();
         }
         i
     }
 
     /// Learns a user from the user listing, so managers can be resolved by login or email.
     pub fn learn_user(&mut self, user: &Value) {
-        self.intern_member(user);
+        self.intern_member(SlimMember::of(user));
     }
 
     /// Resolves a `managerId` value: an Okta user id, else a login, else an email.
@@ -244,21 +281,6 @@ impl MembershipIndex {
     }
 }
 
-/// The slim record of a user that group items carry as members.
-fn slim_user(user: &Value) -> Value {
-    let mut profile = Map::new();
-    for key in ["login", "email", "firstName", "lastName", "displayName"] {
-        if let Some(v) = user.pointer(&format!("/profile/{key}")) {
-            profile.insert(key.into(), v.clone());
-        }
-    }
-    json!({
-        "id": id_of(user),
-        "status": user.get("status").cloned().unwrap_or(Value::Null),
-        "profile": profile,
-    })
-}
-
 /// An app link as `GET /users/{id}/appLinks` returns it, built from the app object.
 fn app_link(app: &Value, sort_order: usize) -> Value {
     let link = app.pointer("/_links/appLinks/0/href").cloned().unwrap_or(Value::Null);
@@ -297,8 +319,8 @@ pub fn encode(s: &str) -> String {
 
 /// What a listing task reports.
 enum Msg {
-    /// A page of listing `i`, already slimmed.
-    Page(usize, Vec<Value>),
+    /// A page of listing `i`, as slim records.
+    Page(usize, Vec<SlimMember>),
     /// Listing `i` finished.
     Done(Result<(), OktaError>),
 }
@@ -311,7 +333,7 @@ async fn fan_out(
     ids: Vec<String>,
     concurrency: usize,
     url_of: impl Fn(String) -> String,
-    mut sink: impl FnMut(usize, Vec<Value>),
+    mut sink: impl FnMut(usize, Vec<SlimMember>),
 ) -> Result<(), OktaError> {
     let concurrency = concurrency.max(1);
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Msg>(concurrency * 2);
@@ -324,11 +346,10 @@ async fn fan_out(
             let (client, tx, url) = (client.clone(), tx.clone(), url_of(id));
             running += 1;
             tasks.spawn(async move {
-                let mut pager = client.pager(&url);
+                let mut pager = client.pager_of::<SlimMember>(&url);
                 let result = async {
                     while let Some(page) = pager.next_page().await? {
-                        let slim = page.iter().map(slim_member).collect();
-                        if tx.send(Msg::Page(i, slim)).await.is_err() {
+                        if tx.send(Msg::Page(i, page)).await.is_err() {
                             break;
                         }
                     }
@@ -353,12 +374,6 @@ async fn fan_out(
     }
 }
 
-/// A member or assignment reduced to what the index keeps.
-fn slim_member(u: &Value) -> Value {
-    let s = slim_user(u);
-    if s["profile"].as_object().is_some_and(Map::is_empty) { json!({ "id": id_of(u) }) } else { s }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -374,8 +389,8 @@ mod tests {
             ..Default::default()
         };
         ix.group_members = vec![Vec::new(), Vec::new()];
-        let a = ix.intern_member(&user("00ua", "a@x.io", None));
-        let b = ix.intern_member(&user("00ub", "B@x.io", None));
+        let a = ix.intern_member(SlimMember::of(&user("00ua", "a@x.io", None)));
+        let b = ix.intern_member(SlimMember::of(&user("00ub", "B@x.io", None)));
         ix.group_members[0] = vec![a, b];
         ix.group_members[1] = vec![b];
         for (gi, m) in ix.group_members.clone().iter().enumerate() {
