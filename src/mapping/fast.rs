@@ -168,18 +168,9 @@ fn truthy(v: &Value) -> bool {
     !matches!(v, Value::Null | Value::Bool(false))
 }
 
-static NULL: Value = Value::Null;
+use super::type_name;
 
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
+static NULL: Value = Value::Null;
 
 fn describe(v: &Value) -> String {
     let text = serde_json::to_string(v).unwrap_or_default();
