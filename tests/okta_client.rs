@@ -162,11 +162,12 @@ async fn the_membership_index_matches_the_org() {
             .unwrap();
     let export = s.export();
     let memberships = export["memberships"].as_object().unwrap();
-    assert_eq!(index.groups.len(), export["groups"].as_array().unwrap().len());
+    assert_eq!(index.group_count(), export["groups"].as_array().unwrap().len());
     let total: usize = memberships.values().map(|m| m.as_array().unwrap().len()).sum();
     assert_eq!(index.membership_count(), total);
-    for (gi, g) in index.groups.iter().enumerate() {
-        let gid = g["id"].as_str().unwrap();
+    for gi in 0..index.group_count() {
+        let gid = index.group_id(gi);
+        assert_eq!(index.group(gi)["id"], gid);
         assert_eq!(
             id_set(&index.members_of(gi)),
             id_set_of_strings(&memberships[gid]),

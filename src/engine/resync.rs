@@ -256,7 +256,7 @@ async fn sync_groups<C: Catalog>(
     report: &mut ResyncReport,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<(), SyncError> {
-    for gi in 0..index.groups.len() {
+    for gi in 0..index.group_count() {
         let text = index.group_item_json(gi);
         let item = resource
             .parse_item(text.as_bytes())
@@ -269,7 +269,7 @@ async fn sync_groups<C: Catalog>(
     }
     progress(Progress::Items {
         kind: resource.kind().to_string(),
-        n: (index.groups.len() % 200) as u64,
+        n: (index.group_count() % 200) as u64,
     });
     Ok(())
 }

@@ -35,10 +35,11 @@ pub struct IndexPlan {
 pub struct MembershipIndex {
     user_ids: HashMap<Arc<str>, u32>,
     users: Vec<UserRecord>,
-    by_login: HashMap<String, u32>,
-    by_email: HashMap<String, u32>,
-    /// Every group, in listing order.
-    pub groups: Vec<Value>,
+    /// Lowercased logins and emails → user.
+    by_name: HashMap<Box<str>, u32>,
+    /// Every group as compact JSON text, in listing order (text costs a fraction of a value).
+    groups: Vec<Box<str>>,
+    group_ids: Vec<Box<str>>,
     group_members: Vec<Vec<u32>>,
     user_groups: Vec<Vec<u32>>,
     /// Every app, in listing order.
@@ -92,11 +93,17 @@ struct UserRecord {
 impl MembershipIndex {
     /// Reads groups (always), members and app assignments (as planned) from Okta.
     pub async fn fetch(client: &OktaClient, plan: IndexPlan) -> Result<Self, OktaError> {
-        let mut index =
-            Self { groups: client.list_all("/api/v1/groups?limit=200").await?, ..Self::default() };
+        let mut index = Self::default();
+        let mut pager = client.pager("/api/v1/groups?limit=200");
+        while let Some(page) = pager.next_page().await? {
+            for g in page {
+                index.group_ids.push(Box::from(id_of(&g)));
+                index.groups.push(g.to_string().into_boxed_str());
+            }
+        }
         index.group_members = vec![Vec::new(); index.groups.len()];
         if plan.members {
-            let ids: Vec<String> = index.groups.iter().map(|g| id_of(g).to_string()).collect();
+            let ids: Vec<String> = index.group_ids.iter().map(|g| g.to_string()).collect();
             let url = |id: String| format!("/api/v1/groups/{}/users?limit=1000", encode(&id));
             let mut members = std::mem::take(&mut index.group_members);
             fan_out(client, ids, plan.concurrency, url, |gi, page| {
@@ -147,11 +154,10 @@ impl MembershipIndex {
     fn intern_member(&mut self, m: SlimMember) -> u32 {
         let i = self.intern_id(&m.id);
         if self.users[i as usize].slim.is_empty() {
-            if let Some(login) = m.profile.login.as_ref().and_then(Value::as_str) {
-                self.by_login.entry(login.to_lowercase()).or_insert(i);
-            }
-            if let Some(email) = m.profile.email.as_ref().and_then(Value::as_str) {
-                self.by_email.entry(email.to_lowercase()).or_insert(i);
+            for name in [&m.profile.login, &m.profile.email] {
+                if let Some(name) = name.as_ref().and_then(Value::as_str) {
+                    self.by_name.entry(name.to_lowercase().into_boxed_str()).or_insert(i);
+                }
             }
             let slim =
                 serde_json::to_string(&m).unwrap_or_else(|_| json!({ "id": m.id }).to_string());
@@ -170,8 +176,7 @@ impl MembershipIndex {
         let i = self
             .user_ids
             .get(manager_id)
-            .or_else(|| self.by_login.get(&manager_id.to_lowercase()))
-            .or_else(|| self.by_email.get(&manager_id.to_lowercase()))?;
+            .or_else(|| self.by_name.get(manager_id.to_lowercase().as_str()))?;
         let rec = &self.users[*i as usize];
         let slim: Value = serde_json::from_str(&rec.slim).unwrap_or(Value::Null);
         Some(json!({
@@ -181,10 +186,25 @@ impl MembershipIndex {
         }))
     }
 
+    /// How many groups the org has.
+    pub fn group_count(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// The id of the group at `group_index`.
+    pub fn group_id(&self, group_index: usize) -> &str {
+        self.group_ids.get(group_index).map_or("", |id| id)
+    }
+
+    /// The Okta group object at `group_index`.
+    pub fn group(&self, group_index: usize) -> Value {
+        serde_json::from_str(&self.groups[group_index]).unwrap_or(Value::Null)
+    }
+
     /// The user's groups as full Okta group objects.
     pub fn groups_of(&self, user_id: &str) -> Vec<Value> {
         self.user_ids.get(user_id).map_or_else(Vec::new, |&i| {
-            self.user_groups[i as usize].iter().map(|&g| self.groups[g as usize].clone()).collect()
+            self.user_groups[i as usize].iter().map(|&g| self.group(g as usize)).collect()
         })
     }
 
@@ -247,9 +267,10 @@ impl MembershipIndex {
     /// them as values (the Everyone group of a large org has every user as a member); the
     /// mapping then parses only what it reads.
     pub fn group_item_json(&self, group_index: usize) -> String {
-        let group = &self.groups[group_index];
-        let text = group.to_string();
-        let Some(body) = text.strip_suffix('}').filter(|_| group.get("users").is_none()) else {
+        let text = &self.groups[group_index];
+        let has_users =
+            text.contains("\"users\":") && self.group(group_index).get("users").is_some();
+        let Some(body) = text.strip_suffix('}').filter(|_| !has_users) else {
             return self.group_item(group_index).to_string();
         };
         let members = &self.group_members[group_index];
@@ -273,7 +294,7 @@ impl MembershipIndex {
 
     /// A group item: the Okta group plus its members as `users`.
     pub fn group_item(&self, group_index: usize) -> Value {
-        let mut group = self.groups[group_index].clone();
+        let mut group = self.group(group_index);
         if let Value::Object(obj) = &mut group {
             obj.insert("users".into(), Value::Array(self.members_of(group_index)));
         }
@@ -384,8 +405,10 @@ mod tests {
 
     #[test]
     fn inverts_memberships_and_resolves_managers_by_id_login_and_email() {
+        let groups = [json!({"id": "00g1", "profile": {"name": "a"}}), json!({"id": "00g2"})];
         let mut ix = MembershipIndex {
-            groups: vec![json!({"id": "00g1", "profile": {"name": "a"}}), json!({"id": "00g2"})],
+            groups: groups.iter().map(|g| g.to_string().into_boxed_str()).collect(),
+            group_ids: vec![Box::from("00g1"), Box::from("00g2")],
             ..Default::default()
         };
         ix.group_members = vec![Vec::new(), Vec::new()];
