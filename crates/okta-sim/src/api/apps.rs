@@ -9,7 +9,7 @@ use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use super::{json_response, list_response, parse_limit};
+use super::{json_response, keyset_page, list_response, parse_limit};
 use crate::model::{App, app_json, user_cached};
 use crate::query::{self, Dialect};
 use crate::state::SimState;
@@ -108,13 +108,8 @@ async fn app_users(
     } else {
         m.range::<str, _>((Bound::Excluded(after), Bound::Unbounded))
     };
-    let mut it = range.filter_map(|(uid, au)| org.users.get(uid).map(|u| (u, au)));
-    let page: Vec<_> = it.by_ref().take(limit).collect();
-    let next = if page.len() == limit && it.next().is_some() {
-        page.last().map(|(u, _)| u.id.clone())
-    } else {
-        None
-    };
+    let it = range.filter_map(|(uid, au)| org.users.get(uid).map(|u| (u, au)));
+    let (page, next) = keyset_page(it, limit, |(u, _)| u.id.clone());
     let items: Vec<String> = page
         .iter()
         .map(|(u, au)| {
@@ -166,13 +161,8 @@ async fn app_groups(
     } else {
         m.range::<str, _>((Bound::Excluded(after), Bound::Unbounded))
     };
-    let mut it = range;
-    let page: Vec<_> = it.by_ref().take(limit).collect();
-    let next = if page.len() == limit && it.next().is_some() {
-        page.last().map(|(g, _)| (*g).clone())
-    } else {
-        None
-    };
+    let it = range;
+    let (page, next) = keyset_page(it, limit, |(g, _)| (*g).clone());
     let items: Vec<String> = page
         .iter()
         .map(|(gid, ag)| {

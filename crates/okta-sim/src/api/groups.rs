@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use serde_json::{Map, Value, json};
 
-use super::{json_response, list_response, parse_body, parse_limit};
+use super::{json_response, keyset_page, list_response, parse_body, parse_limit};
 use crate::model::{Group, GroupType, Org, app_json, group_cached, group_json, user_cached};
 use crate::query::{self, Dialect};
 use crate::state::{ReqCtx, SimState, group_target, user_target};
@@ -96,16 +96,11 @@ async fn list_groups(State(st): State<SimState>, RawQuery(raw): RawQuery) -> Api
     } else {
         org.groups.range::<str, _>((Bound::Excluded(after), Bound::Unbounded))
     };
-    let mut it = range.map(|(_, g)| g).filter(|g| {
+    let it = range.map(|(_, g)| g).filter(|g| {
         expr.as_ref()
             .is_none_or(|e| g.created <= visible_after && query::eval(e, cs, &|p| g.attr(p)))
     });
-    let page: Vec<&Group> = it.by_ref().take(limit).collect();
-    let next = if page.len() == limit && it.next().is_some() {
-        page.last().map(|g| g.id.clone())
-    } else {
-        None
-    };
+    let (page, next) = keyset_page(it, limit, |g| g.id.clone());
     let items: Vec<Arc<str>> = page.iter().map(|g| render(&org, g, &base, expand)).collect();
     drop(org);
     Ok(list_response(&st, "/api/v1/groups", &pairs, &items, next))
@@ -236,13 +231,8 @@ async fn group_users(
     } else {
         set.range::<str, _>((Bound::Excluded(after), Bound::Unbounded))
     };
-    let mut it = range.filter_map(|u| org.users.get(u));
-    let page: Vec<_> = it.by_ref().take(limit).collect();
-    let next = if page.len() == limit && it.next().is_some() {
-        page.last().map(|u| u.id.clone())
-    } else {
-        None
-    };
+    let it = range.filter_map(|u| org.users.get(u));
+    let (page, next) = keyset_page(it, limit, |u| u.id.clone());
     let items: Vec<Arc<str>> = page.iter().map(|u| user_cached(u, st.base_url())).collect();
     drop(org);
     Ok(list_response(&st, &format!("/api/v1/groups/{id}/users"), &pairs, &items, next))
@@ -327,16 +317,11 @@ async fn group_apps(
     }
     let empty = Default::default();
     let set = org.group_apps.get(&id).unwrap_or(&empty);
-    let mut it = set
+    let it = set
         .iter()
         .filter(|a| after.is_empty() || a.as_str() > after)
         .filter_map(|a| org.apps.get(a));
-    let page: Vec<_> = it.by_ref().take(limit).collect();
-    let next = if page.len() == limit && it.next().is_some() {
-        page.last().map(|a| a.id.clone())
-    } else {
-        None
-    };
+    let (page, next) = keyset_page(it, limit, |a| a.id.clone());
     let items: Vec<String> = page.iter().map(|a| app_json(a, st.base_url()).to_string()).collect();
     drop(org);
     Ok(list_response(&st, &format!("/api/v1/groups/{id}/apps"), &pairs, &items, next))

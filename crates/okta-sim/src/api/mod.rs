@@ -239,6 +239,18 @@ pub(crate) fn parse_limit(
 }
 
 /// A JSON array response with Okta `Link` headers (separate `self` and `next` lines).
+/// One keyset page: up to `limit` items, and the cursor (the last item's id) when more remain.
+pub(crate) fn keyset_page<T>(
+    mut it: impl Iterator<Item = T>,
+    limit: usize,
+    cursor: impl Fn(&T) -> String,
+) -> (Vec<T>, Option<String>) {
+    let page: Vec<T> = it.by_ref().take(limit).collect();
+    let next =
+        if page.len() == limit && it.next().is_some() { page.last().map(cursor) } else { None };
+    (page, next)
+}
+
 pub(crate) fn list_response(
     st: &SimState,
     path: &str,

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 
-use super::{json_response, list_response, parse_body, parse_limit};
+use super::{json_response, keyset_page, list_response, parse_body, parse_limit};
 use crate::model::{
     Org, User, UserStatus, UserView, group_cached, login_key, user_cached, user_to_string,
 };
@@ -551,18 +551,13 @@ async fn user_groups(
     let uid = org.user_id(&id)?;
     let empty = Default::default();
     let set = org.user_groups.get(&uid).unwrap_or(&empty);
-    let mut it = if after.is_empty() {
+    let it = if after.is_empty() {
         set.range::<str, _>((Bound::Unbounded, Bound::Unbounded))
     } else {
         set.range::<str, _>((Bound::Excluded(after.as_str()), Bound::Unbounded))
     }
     .filter_map(|g| org.groups.get(g));
-    let page: Vec<_> = it.by_ref().take(limit).collect();
-    let next = if page.len() == limit && it.next().is_some() {
-        page.last().map(|g| g.id.clone())
-    } else {
-        None
-    };
+    let (page, next) = keyset_page(it, limit, |g| g.id.clone());
     let items: Vec<Arc<str>> = page.iter().map(|g| group_cached(g, st.base_url())).collect();
     let path = format!("/api/v1/users/{id}/groups");
     drop(org);
