@@ -258,11 +258,10 @@ async fn sync_groups<C: Catalog>(
 ) -> Result<(), SyncError> {
     for gi in 0..index.group_count() {
         let text = index.group_item_json(gi);
-        let item = resource
-            .parse_item(text.as_bytes())
+        writer
+            .item_json(resource, text.as_bytes(), index.group_id(gi), report)
+            .await?
             .map_err(|e| SyncError::Listing(format!("group item {gi} is not valid JSON: {e}")))?;
-        drop(text);
-        writer.item(resource, &item, report).await?;
         if gi % 200 == 199 {
             progress(Progress::Items { kind: resource.kind().to_string(), n: 200 });
         }

@@ -8,7 +8,7 @@ use super::report::{Plan, Problem, ResyncReport};
 use crate::blueprint::BlueprintSet;
 use crate::catalog::{Catalog, CatalogError, UpsertOutcome, WriteContext};
 use crate::config::model::{MappingValue, ResourceConfig};
-use crate::mapping::{CompiledResource, Severity};
+use crate::mapping::{CompiledResource, ItemMapping, Severity};
 use crate::model::{Entity, EntityKey};
 use serde_json::Value;
 use std::collections::HashSet;
@@ -80,10 +80,36 @@ impl<'a, C: Catalog> Writer<'a, C> {
         item: &Value,
         report: &mut ResyncReport,
     ) -> Result<(), CatalogError> {
+        let okta_id = item.get("id").and_then(Value::as_str).unwrap_or("");
+        self.mapped(resource, resource.map_item(item), okta_id, report).await
+    }
+
+    /// Like [`Self::item`] for an item given as JSON text (mapped with
+    /// [`CompiledResource::map_json`], which reads only what the mapping needs); `okta_id` is
+    /// the item's Okta id. Text that is not JSON is an error of the Okta listing.
+    pub async fn item_json(
+        &mut self,
+        resource: &CompiledResource,
+        json: &[u8],
+        okta_id: &str,
+        report: &mut ResyncReport,
+    ) -> Result<Result<(), serde_json::Error>, CatalogError> {
+        let mapped = match resource.map_json(json) {
+            Ok(m) => m,
+            Err(e) => return Ok(Err(e)),
+        };
+        self.mapped(resource, mapped, okta_id, report).await.map(Ok)
+    }
+
+    async fn mapped(
+        &mut self,
+        resource: &CompiledResource,
+        mapped: ItemMapping,
+        okta_id: &str,
+        report: &mut ResyncReport,
+    ) -> Result<(), CatalogError> {
         let kind = resource.kind().to_string();
         report.kind_mut(&kind).items += 1;
-        let mapped = resource.map_item(item);
-        let okta_id = item.get("id").and_then(Value::as_str).unwrap_or("");
         let errors: Vec<_> =
             mapped.problems.iter().filter(|p| p.severity == Severity::Error).collect();
         if !errors.is_empty() {

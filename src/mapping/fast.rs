@@ -71,27 +71,27 @@ impl Fast {
     }
 
     /// The first output without collecting the others (`Ok(None)`: no output).
-    pub fn first<'a>(&'a self, input: &'a Value) -> Result<Option<Cow<'a>>, FastError> {
+    pub fn first<'a, V: View>(&'a self, input: &'a V) -> Result<Option<Cow<'a, V>>, FastError> {
         match self {
-            Fast::Lit(v) => Ok(Some(Cow::Borrowed(v))),
+            Fast::Lit(v) => Ok(Some(Cow::Lit(v))),
             Fast::Path(segs) if segs.iter().all(|(s, _)| *s != Seg::Iter) => {
                 path_first(input, segs)
             }
             // A stream on the left may have a truthy output after a falsy one or before an error.
             Fast::Alt(a, _) if a.is_stream() => self.first_slow(input),
             Fast::Alt(a, b) => match a.first(input) {
-                Ok(Some(v)) if truthy(v.get()) => Ok(Some(v)),
+                Ok(Some(v)) if v.truthy() => Ok(Some(v)),
                 _ => b.first(input),
             },
             Fast::Add(a, b) => match (a.first(input)?, b.first(input)?) {
-                (Some(l), Some(r)) => Ok(Some(Cow::Owned(add(l.get(), r.get())?))),
+                (Some(l), Some(r)) => Ok(Some(Cow::Owned(add(&l.value(), &r.value())?))),
                 _ => Ok(None),
             },
             Fast::Path(_) => self.first_slow(input),
         }
     }
 
-    fn first_slow<'a>(&'a self, input: &'a Value) -> Result<Option<Cow<'a>>, FastError> {
+    fn first_slow<'a, V: View>(&'a self, input: &'a V) -> Result<Option<Cow<'a, V>>, FastError> {
         let mut out = Vec::new();
         let r = self.eval(input, &mut out);
         // Like jq's `first(f)`: an output before an error wins.
@@ -102,10 +102,14 @@ impl Fast {
     }
 
     /// Evaluate, pushing every output (borrowed when possible) to `out`.
-    pub fn eval<'a>(&'a self, input: &'a Value, out: &mut Vec<Cow<'a>>) -> Result<(), FastError> {
+    pub fn eval<'a, V: View>(
+        &'a self,
+        input: &'a V,
+        out: &mut Vec<Cow<'a, V>>,
+    ) -> Result<(), FastError> {
         match self {
             Fast::Lit(v) => {
-                out.push(Cow::Borrowed(v));
+                out.push(Cow::Lit(v));
                 Ok(())
             }
             Fast::Path(segs) => path(input, segs, out),
@@ -114,7 +118,7 @@ impl Fast {
                 // Errors on the left are swallowed, like jq's `//`.
                 let _ = a.eval(input, &mut left);
                 let before = out.len();
-                out.extend(left.into_iter().filter(|v| truthy(v.get())));
+                out.extend(left.into_iter().filter(Cow::truthy));
                 if out.len() == before {
                     b.eval(input, out)?;
                 }
@@ -127,7 +131,7 @@ impl Fast {
                 b.eval(input, &mut r)?;
                 match (l.pop(), r.pop()) {
                     (Some(l), Some(r)) => {
-                        out.push(Cow::Owned(add(l.get(), r.get())?));
+                        out.push(Cow::Owned(add(&l.value(), &r.value())?));
                         Ok(())
                     }
                     _ => Ok(()),
@@ -137,43 +141,105 @@ impl Fast {
     }
 }
 
-/// A value borrowed from the input or the program, or computed.
+/// A JSON document the fast path can read: a `serde_json::Value`, or the borrowed
+/// [`Doc`](super::project::Doc) that [`super::project::parse_doc`] builds from JSON text.
+pub trait View: Sized {
+    /// A null of this type.
+    fn null<'b>() -> &'b Self
+    where
+        Self: 'b;
+    /// jq's type name (`null`, `string`, `object`, ...).
+    fn type_name(&self) -> &'static str;
+    /// Neither null nor false.
+    fn truthy(&self) -> bool;
+    /// `.[k]` on an object (`Some(None)`: missing key); `None` when this is not an object.
+    fn key(&self, k: &str) -> Option<Option<&Self>>;
+    /// The elements of an array; `None` when this is not an array.
+    fn elements(&self) -> Option<&[Self]>;
+    /// The values of an object in order; `None` when this is not an object.
+    fn object_values(&self) -> Option<impl Iterator<Item = &Self>>;
+    /// The value as a `serde_json::Value`, borrowed when it already is one.
+    fn value(&self) -> std::borrow::Cow<'_, Value>;
+}
+
+impl View for Value {
+    fn null<'b>() -> &'b Value {
+        &NULL
+    }
+    fn type_name(&self) -> &'static str {
+        type_name(self)
+    }
+    fn truthy(&self) -> bool {
+        !matches!(self, Value::Null | Value::Bool(false))
+    }
+    fn key(&self, k: &str) -> Option<Option<&Value>> {
+        match self {
+            Value::Object(o) => Some(o.get(k)),
+            _ => None,
+        }
+    }
+    fn elements(&self) -> Option<&[Value]> {
+        match self {
+            Value::Array(a) => Some(a),
+            _ => None,
+        }
+    }
+    fn object_values(&self) -> Option<impl Iterator<Item = &Value>> {
+        match self {
+            Value::Object(o) => Some(o.values()),
+            _ => None,
+        }
+    }
+    fn value(&self) -> std::borrow::Cow<'_, Value> {
+        std::borrow::Cow::Borrowed(self)
+    }
+}
+
+/// An output: borrowed from the input or the program, or computed.
 #[derive(Debug, Clone)]
-pub enum Cow<'a> {
-    /// Borrowed.
-    Borrowed(&'a Value),
+pub enum Cow<'a, V = Value> {
+    /// Borrowed from the input.
+    Borrowed(&'a V),
+    /// A literal of the program.
+    Lit(&'a Value),
     /// Computed.
     Owned(Value),
 }
 
-impl Cow<'_> {
-    /// The value.
-    pub fn get(&self) -> &Value {
+impl<V: View> Cow<'_, V> {
+    /// The value, converted only when the input is not a `serde_json::Value`.
+    pub fn value(&self) -> std::borrow::Cow<'_, Value> {
         match self {
-            Cow::Borrowed(v) => v,
-            Cow::Owned(v) => v,
+            Cow::Borrowed(v) => v.value(),
+            Cow::Lit(v) => std::borrow::Cow::Borrowed(v),
+            Cow::Owned(v) => std::borrow::Cow::Borrowed(v),
         }
     }
 
     /// An owned copy.
     pub fn into_owned(self) -> Value {
         match self {
-            Cow::Borrowed(v) => v.clone(),
+            Cow::Borrowed(v) => v.value().into_owned(),
+            Cow::Lit(v) => v.clone(),
             Cow::Owned(v) => v,
         }
     }
-}
 
-fn truthy(v: &Value) -> bool {
-    !matches!(v, Value::Null | Value::Bool(false))
+    fn truthy(&self) -> bool {
+        match self {
+            Cow::Borrowed(v) => v.truthy(),
+            Cow::Lit(v) => v.truthy(),
+            Cow::Owned(v) => v.truthy(),
+        }
+    }
 }
 
 use super::type_name;
 
 static NULL: Value = Value::Null;
 
-fn describe(v: &Value) -> String {
-    let text = serde_json::to_string(v).unwrap_or_default();
+fn describe<V: View>(v: &V) -> String {
+    let text = serde_json::to_string(&*v.value()).unwrap_or_default();
     let text = if text.len() > 29 {
         let mut cut = 26;
         while !text.is_char_boundary(cut) {
@@ -183,46 +249,49 @@ fn describe(v: &Value) -> String {
     } else {
         text
     };
-    format!("{} ({text})", type_name(v))
+    format!("{} ({text})", v.type_name())
 }
 
-fn path<'a>(
-    v: &'a Value,
+fn array_at<V>(a: &[V], i: i64) -> Option<&V> {
+    let idx = if i < 0 { a.len() as i64 + i } else { i };
+    usize::try_from(idx).ok().and_then(|i| a.get(i))
+}
+
+fn path<'a, V: View>(
+    v: &'a V,
     segs: &'a [(Seg, bool)],
-    out: &mut Vec<Cow<'a>>,
+    out: &mut Vec<Cow<'a, V>>,
 ) -> Result<(), FastError> {
     let Some(((seg, opt), rest)) = segs.split_first() else {
         out.push(Cow::Borrowed(v));
         return Ok(());
     };
-    let step = |child: &'a Value, out: &mut Vec<Cow<'a>>| path(child, rest, out);
-    let r = match (seg, v) {
-        (Seg::Key(k), Value::Object(o)) => return step(o.get(k).unwrap_or(&NULL), out),
-        (Seg::Key(_) | Seg::Index(_), Value::Null) => return step(&NULL, out),
-        (Seg::Index(i), Value::Array(a)) => {
-            let idx = if *i < 0 { a.len() as i64 + i } else { *i };
-            let child = usize::try_from(idx).ok().and_then(|i| a.get(i)).unwrap_or(&NULL);
-            return step(child, out);
-        }
-        (Seg::Iter, Value::Array(a)) => {
-            for x in a {
-                step(x, out)?;
+    let r = match seg {
+        Seg::Key(k) => match v.key(k) {
+            Some(child) => return path(child.unwrap_or(V::null()), rest, out),
+            None if v.type_name() == "null" => return path(v, rest, out),
+            None => Err(FastError(format!("Cannot index {} with \"{k}\"", v.type_name()))),
+        },
+        Seg::Index(i) => match v.elements() {
+            Some(a) => return path(array_at(a, *i).unwrap_or(V::null()), rest, out),
+            None if v.type_name() == "null" => return path(v, rest, out),
+            None => Err(FastError(format!("Cannot index {} with number", v.type_name()))),
+        },
+        Seg::Iter => {
+            if let Some(a) = v.elements() {
+                for x in a {
+                    path(x, rest, out)?;
+                }
+                return Ok(());
             }
-            return Ok(());
-        }
-        (Seg::Iter, Value::Object(o)) => {
-            for x in o.values() {
-                step(x, out)?;
+            if let Some(values) = v.object_values() {
+                for x in values {
+                    path(x, rest, out)?;
+                }
+                return Ok(());
             }
-            return Ok(());
+            Err(FastError(format!("Cannot iterate over {}", describe(v))))
         }
-        (Seg::Key(k), other) => {
-            Err(FastError(format!("Cannot index {} with \"{k}\"", type_name(other))))
-        }
-        (Seg::Index(_), other) => {
-            Err(FastError(format!("Cannot index {} with number", type_name(other))))
-        }
-        (Seg::Iter, other) => Err(FastError(format!("Cannot iterate over {}", describe(other)))),
     };
     match r {
         Err(_) if *opt => Ok(()),
@@ -231,24 +300,28 @@ fn path<'a>(
 }
 
 /// A path without iteration: at most one output.
-fn path_first<'a>(mut v: &'a Value, segs: &'a [(Seg, bool)]) -> Result<Option<Cow<'a>>, FastError> {
+fn path_first<'a, V: View>(
+    mut v: &'a V,
+    segs: &'a [(Seg, bool)],
+) -> Result<Option<Cow<'a, V>>, FastError> {
     for (seg, opt) in segs {
-        v = match (seg, v) {
-            (Seg::Key(k), Value::Object(o)) => o.get(k).unwrap_or(&NULL),
-            (Seg::Key(_) | Seg::Index(_), Value::Null) => &NULL,
-            (Seg::Index(i), Value::Array(a)) => {
-                let idx = if *i < 0 { a.len() as i64 + i } else { *i };
-                usize::try_from(idx).ok().and_then(|i| a.get(i)).unwrap_or(&NULL)
-            }
-            (_, other) => {
+        let next = match seg {
+            Seg::Key(k) => v.key(k).map(|c| c.unwrap_or(V::null())),
+            Seg::Index(i) => v.elements().map(|a| array_at(a, *i).unwrap_or(V::null())),
+            Seg::Iter => None,
+        };
+        v = match next {
+            Some(child) => child,
+            None if v.type_name() == "null" => v,
+            None => {
                 if *opt {
                     return Ok(None);
                 }
                 return Err(match seg {
                     Seg::Key(k) => {
-                        FastError(format!("Cannot index {} with \"{k}\"", type_name(other)))
+                        FastError(format!("Cannot index {} with \"{k}\"", v.type_name()))
                     }
-                    _ => FastError(format!("Cannot index {} with number", type_name(other))),
+                    _ => FastError(format!("Cannot index {} with number", v.type_name())),
                 });
             }
         };

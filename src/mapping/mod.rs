@@ -30,8 +30,9 @@ use crate::config::model::{
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::jq::{self, Program};
 use crate::model::Entity;
-use fast::{Cow, Fast};
+use fast::{Cow, Fast, View};
 use jaq_json::Val;
+use project::Doc;
 use serde_json::{Map, Value};
 use std::cell::OnceCell;
 
@@ -357,55 +358,53 @@ pub fn compile(
     })
 }
 
+/// The item being mapped: a `serde_json::Value`, or a projected [`Doc`] parsed from JSON text.
+#[derive(Clone, Copy)]
+enum Input<'a> {
+    Value(&'a Value),
+    Doc(&'a Doc<'a>),
+}
+
 /// Per-item evaluation state: the item and, lazily, its jaq form (converted at most once).
 struct Item<'a> {
-    value: &'a Value,
+    input: Input<'a>,
     val: OnceCell<Result<Val, jq::EvalError>>,
 }
 
 impl<'a> Item<'a> {
-    fn new(value: &'a Value) -> Self {
-        Self { value, val: OnceCell::new() }
+    fn new(input: Input<'a>) -> Self {
+        Self { input, val: OnceCell::new() }
     }
 
     fn val(&self) -> Result<Val, jq::EvalError> {
-        self.val.get_or_init(|| jq::to_val(self.value)).clone()
+        self.val
+            .get_or_init(|| match self.input {
+                Input::Value(v) => jq::to_val(v),
+                Input::Doc(d) => jq::to_val(&d.clone().into_value()),
+            })
+            .clone()
     }
 }
 
-/// Outputs of one expression, borrowed from the item where possible.
-enum Outs<'a> {
-    Fast(Vec<Cow<'a>>),
-    Jq(Vec<Value>),
+/// Every output of a fast expression, as owned values.
+fn fast_all<V: View>(f: &Fast, input: &V) -> Result<Vec<Value>, String> {
+    let mut out = Vec::with_capacity(1);
+    f.eval(input, &mut out).map_err(|e| e.0)?;
+    Ok(out.into_iter().map(Cow::into_owned).collect())
+}
+
+/// The first output of a fast expression, owned.
+fn fast_first<V: View>(f: &Fast, input: &V) -> Result<Option<Value>, String> {
+    Ok(f.first(input).map_err(|e| e.0)?.map(Cow::into_owned))
 }
 
 impl CExpr {
-    /// Every output (`limit_one`: stop after the first).
-    fn eval<'a>(&'a self, item: &Item<'a>, limit_one: bool) -> Result<Outs<'a>, String> {
-        if let Some(f) = &self.fast {
-            let mut out = Vec::with_capacity(1);
-            f.eval(item.value, &mut out).map_err(|e| e.0)?;
-            return Ok(Outs::Fast(out));
-        }
-        let input = item.val().map_err(|e| e.message)?;
-        let vals = if limit_one {
-            self.prog.first_val(input).map(|o| o.into_iter().collect())
-        } else {
-            self.prog.all_val(input)
-        }
-        .map_err(|e| e.message)?;
-        vals.iter()
-            .map(jq::from_val)
-            .collect::<Result<Vec<_>, _>>()
-            .map(Outs::Jq)
-            .map_err(|e| e.message)
-    }
-
     /// The first output, or an error message (no output is an error here).
     fn first(&self, item: &Item<'_>) -> Result<Value, String> {
-        let first = match &self.fast {
-            Some(f) => f.first(item.value).map_err(|e| e.0)?.map(Cow::into_owned),
-            None => {
+        let first = match (&self.fast, item.input) {
+            (Some(f), Input::Value(v)) => fast_first(f, v)?,
+            (Some(f), Input::Doc(d)) => fast_first(f, d)?,
+            (None, _) => {
                 let input = item.val().map_err(|e| e.message)?;
                 match self.prog.first_val(input).map_err(|e| e.message)? {
                     Some(v) => Some(jq::from_val(&v).map_err(|e| e.message)?),
@@ -416,11 +415,17 @@ impl CExpr {
         first.ok_or_else(|| "the expression yielded no output".to_owned())
     }
 
+    /// Every output, or an error message.
     fn all(&self, item: &Item<'_>) -> Result<Vec<Value>, String> {
-        Ok(match self.eval(item, false)? {
-            Outs::Fast(v) => v.into_iter().map(Cow::into_owned).collect(),
-            Outs::Jq(v) => v,
-        })
+        match (&self.fast, item.input) {
+            (Some(f), Input::Value(v)) => fast_all(f, v),
+            (Some(f), Input::Doc(d)) => fast_all(f, d),
+            (None, _) => {
+                let input = item.val().map_err(|e| e.message)?;
+                let vals = self.prog.all_val(input).map_err(|e| e.message)?;
+                vals.iter().map(jq::from_val).collect::<Result<Vec<_>, _>>().map_err(|e| e.message)
+            }
+        }
     }
 }
 
@@ -617,11 +622,29 @@ impl CompiledResource {
     ///
     /// When every expression of the mapping has a native form, only the parts the mapping reads
     /// are built (the rest is skipped while parsing), so mapping the result gives the same
-    /// entities as mapping the full item, several times faster. Otherwise the full item is parsed.
+    /// entities as mapping the full item. Otherwise the full item is parsed.
     pub fn parse_item(&self, json: &[u8]) -> Result<Value, serde_json::Error> {
         match &self.projection {
             Some(node) => project::parse(json, node),
             None => serde_json::from_slice(json),
+        }
+    }
+
+    /// Map one item given as JSON text, like [`Self::map_item`] on the parsed item.
+    ///
+    /// When every expression has a native form, the text is parsed into a [`Doc`] that holds
+    /// only what the mapping reads and borrows its strings from `json`, and the expressions are
+    /// evaluated on it directly: the fastest way through the engine. Otherwise the item is
+    /// parsed in full and mapped with [`Self::map_item`].
+    pub fn map_json(&self, json: &[u8]) -> Result<ItemMapping, serde_json::Error> {
+        match &self.projection {
+            Some(node) => {
+                let doc = project::parse_doc(json, node)?;
+                let mut result = ItemMapping::default();
+                self.map_one(Input::Doc(&doc), false, &mut result);
+                Ok(result)
+            }
+            None => Ok(self.map_item(&serde_json::from_slice(json)?)),
         }
     }
 
@@ -672,9 +695,9 @@ impl CompiledResource {
     fn map_here(&self, item: &Value, parse_all: bool) -> ItemMapping {
         let mut result = ItemMapping::default();
         match &self.items_to_parse {
-            None => self.map_one(item, parse_all, &mut result),
+            None => self.map_one(Input::Value(item), parse_all, &mut result),
             Some((expr, path)) => {
-                let it = Item::new(item);
+                let it = Item::new(Input::Value(item));
                 let mut out = Out { problems: Vec::new() };
                 let arr = match expr.first(&it) {
                     Ok(Value::Array(a)) => Some(a),
@@ -713,15 +736,15 @@ impl CompiledResource {
                 for element in arr {
                     let mut copy = base.clone();
                     copy.insert(name.clone(), element);
-                    self.map_one(&Value::Object(copy), parse_all, &mut result);
+                    self.map_one(Input::Value(&Value::Object(copy)), parse_all, &mut result);
                 }
             }
         }
         result
     }
 
-    fn map_one(&self, value: &Value, parse_all: bool, result: &mut ItemMapping) {
-        let item = Item::new(value);
+    fn map_one(&self, input: Input<'_>, parse_all: bool, result: &mut ItemMapping) {
+        let item = Item::new(input);
         let mut out = Out { problems: Vec::new() };
         let entity = self.entity(&item, parse_all, &mut out);
         result.problems.append(&mut out.problems);

@@ -352,6 +352,19 @@ fn fast_path_agrees_with_jaq() {
                 .eval(&input, &mut outs)
                 .map(|_| outs.into_iter().map(Cow::into_owned).collect::<Vec<_>>());
             let j = prog.all(&input);
+            // The same expression on the borrowed document parsed from the JSON text.
+            let text = serde_json::to_vec(&input).unwrap();
+            let doc = project::parse_doc(&text, &project::Node::everything()).unwrap();
+            let mut douts = Vec::new();
+            let d = fast
+                .eval(&doc, &mut douts)
+                .map(|_| douts.into_iter().map(Cow::into_owned).collect::<Vec<_>>());
+            assert_eq!(d, f, "{src} on the Doc of {input}");
+            assert_eq!(
+                fast.first(&doc).map(|o| o.map(Cow::into_owned)),
+                fast.first(&input).map(|o| o.map(Cow::into_owned)),
+                "first of {src} on the Doc of {input}"
+            );
             // `first` agrees with the first of all outputs (or the error).
             match (fast.first(&input), &f) {
                 (Ok(x), Ok(all)) => {
@@ -393,12 +406,43 @@ fn parse_item_prunes_without_changing_the_result() {
     let pruned = r.parse_item(&bytes).unwrap();
     assert!(pruned.get("_links").is_none() && pruned.get("credentials").is_none());
     assert_eq!(r.map_item(&pruned), r.map_item(&item));
+    assert_eq!(r.map_json(&bytes).unwrap(), r.map_item(&item));
     // A mapping with a jaq-only expression parses everything.
     let r = user_resource(
         "identifier: .id\nblueprint: '\"okta-user\"'\ntitle: '.profile | keys | join(\",\")'",
     );
     assert!(r.projection.is_none());
     assert_eq!(r.parse_item(&bytes).unwrap(), item);
+    assert_eq!(r.map_json(&bytes).unwrap(), r.map_item(&item));
+}
+
+#[test]
+fn map_json_agrees_with_map_item_on_text_edge_cases() {
+    let r = user_resource(
+        "identifier: .id\nblueprint: '\"okta-user\"'\ntitle: .profile.displayName // .profile.firstName + \" \" + .profile.lastName\nproperties:\n  first: .profile.firstName\n  tags: .tags\n  n: .n\n  third: .list[2]\n  last: .list[-1]\n  all: .profile\nrelations:\n  groups: .groups[]?.id",
+    );
+    assert!(r.projection.is_some());
+    let texts: [&[u8]; 7] = [
+        // Escapes (owned strings), a repeated key (last value wins), numbers of every kind.
+        br#"{"id":"u\u00e9\n1","profile":{"firstName":"A\"b","lastName":"C","firstName":"Z"},"n":-1.5e3,"list":[1,2,18446744073709551615],"groups":[{"id":"g1"},{"x":1},{"id":"g\/2"}]}"#,
+        br#"{"id":"u2","profile":null,"groups":"not an array","tags":["a",null,{"k":[true]}]}"#,
+        br#"{"id":"u3","profile":{"displayName":false,"firstName":null,"lastName":"L"},"list":[]}"#,
+        br#"{"id":42,"groups":{"a":{"id":"ga"},"b":{"id":"gb"}},"n":0}"#,
+        br#"{"profile":{"firstName":1,"lastName":"x"}}"#,
+        br#"[1,2]"#,
+        br#"{"id":"u4","profile":{"displayName":"D","z":{"deep":[1,{"a":"\ud83d\ude00"}]}}}"#,
+    ];
+    for text in texts {
+        let item: Value = serde_json::from_slice(text).unwrap();
+        assert_eq!(
+            r.map_json(text).unwrap(),
+            r.map_item(&item),
+            "{}",
+            String::from_utf8_lossy(text)
+        );
+    }
+    assert!(r.map_json(br#"{"id":"u","n":1"#).is_err());
+    assert!(r.map_json(br#"{"id":"u"} trailing"#).is_err());
 }
 
 #[test]
