@@ -7,7 +7,7 @@
 //!     mapping reads, evaluated in place) → entity JSON; also `parse_item` → `map_item` (a pruned
 //!     `serde_json::Value`) and a full `Value` parse → `map_item`;
 //! (c) `map_item` alone on pre-parsed values.
-//! The process uses the same global allocator as the `port-okta` binary (mimalloc).
+//! The process uses the system allocator, like the `port-okta` binary.
 //! Set `MAPPING_BENCH_USERS` to change the number of users, `MAPPING_BENCH_ROUNDS` the number of
 //! interleaved rounds (best and median reported). `MAPPING_BENCH_ONLY=floor|engine` runs one pass
 //! of (a) or (b) alone, for counting instructions with callgrind (see BENCHMARKS.md).
@@ -18,9 +18,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::borrow::Cow;
 use std::time::Instant;
-
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const FIRST: &[&str] = &[
     "Isaac", "Maria", "Chen", "Aisha", "Lars", "Sofia", "Kenji", "Olu", "Ana", "Mateo", "Zoë",

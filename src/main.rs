@@ -5,11 +5,6 @@ mod cli;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
-/// mimalloc: the mapping engine allocates many small strings and maps per item, where it is
-/// markedly faster than the system allocator (BENCHMARKS.md, "Mapping engine").
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Keeps a software catalog in step with an Okta organisation.
 #[derive(Debug, Parser)]
 #[command(name = "port-okta", version, about)]
