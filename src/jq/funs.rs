@@ -5,6 +5,8 @@ use jaq_core::box_iter::box_once;
 use jaq_core::native::{Fun, bome, run, v};
 use jaq_core::{DataT, Error, Exn};
 use jaq_json::{Num, Val};
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
 
 fn s(v: String) -> Val {
     Val::from(v)
@@ -170,49 +172,278 @@ fn base64_decode(v: &Val) -> Result<Val, Error<Val>> {
     Ok(s(String::from_utf8_lossy(&out).into_owned()))
 }
 
-/// Delete one path, keeping the order of the remaining object keys.
-fn delpath(v: Val, path: &[Val]) -> Result<Val, Error<Val>> {
-    let Some((first, rest)) = path.split_first() else {
+/// `delpaths`: delete every path at once, keeping the order of the remaining object keys.
+///
+/// Like jq, array indices and slices are resolved against the array as it was before any
+/// deletion (so `del(.[1], .[-6])` removes two original elements), indices out of range are
+/// ignored, and deleting the empty path gives null.
+fn delpaths(v: Val, paths: &[&[Val]]) -> Result<Val, Error<Val>> {
+    if paths.iter().any(|p| p.is_empty()) {
         return Ok(Val::Null);
-    };
-    match (v, first) {
-        (Val::Null, _) => Ok(Val::Null),
-        (Val::Obj(mut o), k @ (Val::TStr(_) | Val::BStr(_))) => {
+    }
+    match v {
+        Val::Null => Ok(Val::Null),
+        Val::Obj(mut o) => {
             let map = jaq_json::Rc::make_mut(&mut o);
-            if rest.is_empty() {
-                map.shift_remove(k);
-            } else if let Some(child) = map.get_mut(k) {
-                let taken = std::mem::take(child);
-                *child = delpath(taken, rest)?;
+            let mut done: Vec<&Val> = Vec::new();
+            for p in paths {
+                let k = &p[0];
+                if !matches!(k, Val::TStr(_) | Val::BStr(_)) {
+                    return Err(err(format!("Cannot delete {} field of object", type_name(k))));
+                }
+                if done.contains(&k) {
+                    continue;
+                }
+                done.push(k);
+                let below: Vec<&[Val]> =
+                    paths.iter().filter(|q| &q[0] == k).map(|q| &q[1..]).collect();
+                if below.iter().any(|r| r.is_empty()) {
+                    map.shift_remove(k);
+                } else if let Some(child) = map.get_mut(k) {
+                    let taken = std::mem::take(child);
+                    *child = delpaths(taken, &below)?;
+                }
             }
             Ok(Val::Obj(o))
         }
-        (Val::Arr(mut a), Val::Num(n)) => {
-            let len = a.len() as isize;
-            let Some(i) = jaq_std::ValT::as_f64(&Val::Num(n.clone())).map(|f| f.floor() as isize)
-            else {
-                return Ok(Val::Arr(a));
-            };
-            let i = if i < 0 { i + len } else { i };
-            if i < 0 {
-                return Err(err("Out of bounds negative array index".into()));
-            }
-            if i >= len {
-                return Ok(Val::Arr(a));
+        Val::Arr(mut a) => {
+            let len = a.len();
+            let mut remove = vec![false; len];
+            let mut nested: Vec<(usize, &[Val])> = Vec::new();
+            for p in paths {
+                match &p[0] {
+                    Val::Num(_) => {
+                        let Some(i) = array_index(&p[0], len) else { continue };
+                        if p.len() == 1 {
+                            remove[i] = true;
+                        } else {
+                            nested.push((i, &p[1..]));
+                        }
+                    }
+                    Val::Obj(slice) if p.len() == 1 => {
+                        let bound = |name: &str| slice.get(&Val::from(name.to_string())).cloned();
+                        let (from, to) = slice_bounds(bound("start"), bound("end"), len);
+                        remove[from..to].iter_mut().for_each(|r| *r = true);
+                    }
+                    k => {
+                        return Err(err(format!(
+                            "Cannot delete {} element of array",
+                            type_name(k)
+                        )));
+                    }
+                }
             }
             let vec = jaq_json::Rc::make_mut(&mut a);
-            if rest.is_empty() {
-                vec.remove(i as usize);
-            } else {
-                let taken = std::mem::take(&mut vec[i as usize]);
-                vec[i as usize] = delpath(taken, rest)?;
+            let mut seen: Vec<usize> = Vec::new();
+            for &(i, _) in &nested {
+                if remove[i] || seen.contains(&i) {
+                    continue;
+                }
+                seen.push(i);
+                let below: Vec<&[Val]> =
+                    nested.iter().filter(|(j, _)| *j == i).map(|(_, r)| *r).collect();
+                let taken = std::mem::take(&mut vec[i]);
+                vec[i] = delpaths(taken, &below)?;
             }
+            let mut n = 0;
+            vec.retain(|_| {
+                n += 1;
+                !remove[n - 1]
+            });
             Ok(Val::Arr(a))
         }
-        (v, k) => {
-            Err(err(format!("Cannot delete field at index {} of {}", describe(k), type_name(&v))))
+        v => Err(err(format!("Cannot delete fields from {}", type_name(&v)))),
+    }
+}
+
+/// A number as an index into an array of `len` (negative counts from the end); `None` when
+/// it is out of range or not a number.
+fn array_index(k: &Val, len: usize) -> Option<usize> {
+    let f = jaq_std::ValT::as_f64(k)?;
+    if f.is_nan() {
+        return None;
+    }
+    let i = f.floor();
+    let i = if i < 0.0 { i + len as f64 } else { i };
+    (i >= 0.0 && i < len as f64).then_some(i as usize)
+}
+
+/// jq's slice bounds: null is the start or end, negatives count from the end, fractional
+/// starts round down and ends round up, and both are clamped to the array.
+fn slice_bounds(start: Option<Val>, end: Option<Val>, len: usize) -> (usize, usize) {
+    let resolve = |v: Option<Val>, default: f64, up: bool| {
+        let f = match v {
+            Some(v @ Val::Num(_)) => jaq_std::ValT::as_f64(&v).unwrap_or(default),
+            _ => default,
+        };
+        let f = if f < 0.0 { f + len as f64 } else { f };
+        let f = if up { f.ceil() } else { f.floor() };
+        f.clamp(0.0, len as f64) as usize
+    };
+    let from = resolve(start, 0.0, false);
+    let to = resolve(end, len as f64, true);
+    (from, to.max(from))
+}
+
+/// Compiled regexes by (pattern, flags): mappings run the same few expressions on every item.
+static REGEXES: LazyLock<Mutex<HashMap<(String, String), regex::Regex>>> =
+    LazyLock::new(Default::default);
+
+/// At most this many compiled regexes are cached (the cache is cleared when full).
+const REGEX_CACHE: usize = 256;
+
+fn val_str(v: &Val) -> Option<String> {
+    match v {
+        Val::TStr(b) | Val::BStr(b) => Some(String::from_utf8_lossy(b).into_owned()),
+        _ => None,
+    }
+}
+
+/// The regex for `re` with jq's flags (`g` and `n` are handled by the caller).
+fn regex_for(re: &str, flags: &str) -> Result<regex::Regex, Error<Val>> {
+    let key = (re.to_owned(), flags.to_owned());
+    let mut cache = REGEXES.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(r) = cache.get(&key) {
+        return Ok(r.clone());
+    }
+    let mut b = regex::RegexBuilder::new(re);
+    for c in flags.chars() {
+        match c {
+            'g' | 'n' | 'l' => {}
+            'i' => {
+                b.case_insensitive(true);
+            }
+            'x' => {
+                b.ignore_whitespace(true);
+            }
+            // Oniguruma's MULTILINE: `.` also matches a newline.
+            'm' | 'p' | 's' => {
+                b.dot_matches_new_line(c != 's');
+            }
+            _ => return Err(err(format!("{flags} is not a valid modifier string"))),
         }
     }
+    let r = b.build().map_err(|e| err(format!("Regex failure: {e}")))?;
+    if cache.len() >= REGEX_CACHE {
+        cache.clear();
+    }
+    cache.insert(key, r.clone());
+    Ok(r)
+}
+
+/// jq's `_match_impl`: every match of `re` in the input (the first unless `g`) as jq's match
+/// objects, with offsets and lengths in codepoints and groups that did not take part as
+/// `{"offset": -1, "length": 0, "string": null}`; in test mode, whether there is a match.
+fn match_impl(input: &Val, re: &Val, flags: &Val, test: bool) -> Result<Val, Error<Val>> {
+    let Some(text) = val_str(input) else {
+        return Err(err(format!("{} cannot be matched, as it is not a string", describe(input))));
+    };
+    let Some(re) = val_str(re) else {
+        return Err(err(format!("{} is not a string", describe(re))));
+    };
+    let flags = match flags {
+        Val::Null => String::new(),
+        f => val_str(f).ok_or_else(|| err(format!("{} is not a string", describe(f))))?,
+    };
+    let regex = regex_for(&re, &flags)?;
+    let global = flags.contains('g');
+    let not_empty = flags.contains('n') || flags.contains('p');
+    let names: Vec<Option<&str>> = regex.capture_names().skip(1).collect();
+    // Codepoint offset of every byte offset that starts a char (and of the end).
+    let cp = |byte: usize| text[..byte].chars().count();
+    let obj = |pairs: Vec<(&str, Val)>| {
+        Val::obj(pairs.into_iter().map(|(k, v)| (Val::from(k.to_string()), v)).collect())
+    };
+    let num = |n: isize| Val::from(n);
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start <= text.len() {
+        let Some(caps) = regex.captures_at(&text, start) else { break };
+        let m = caps.get(0).expect("group 0 always takes part");
+        start = if m.is_empty() {
+            m.end() + text[m.end()..].chars().next().map_or(1, char::len_utf8)
+        } else {
+            m.end()
+        };
+        if not_empty && m.is_empty() {
+            if !global {
+                break;
+            }
+            continue;
+        }
+        if test {
+            return Ok(Val::Bool(true));
+        }
+        let captures = names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let name = name.map_or(Val::Null, |n| Val::from(n.to_string()));
+                match caps.get(i + 1) {
+                    Some(g) => obj(vec![
+                        ("offset", num(cp(g.start()) as isize)),
+                        ("length", num(g.as_str().chars().count() as isize)),
+                        ("string", Val::from(g.as_str().to_string())),
+                        ("name", name),
+                    ]),
+                    None => obj(vec![
+                        ("offset", num(-1)),
+                        ("length", num(0)),
+                        ("string", Val::Null),
+                        ("name", name),
+                    ]),
+                }
+            })
+            .collect::<Vec<_>>();
+        out.push(obj(vec![
+            ("offset", num(cp(m.start()) as isize)),
+            ("length", num(m.as_str().chars().count() as isize)),
+            ("string", Val::from(m.as_str().to_string())),
+            ("captures", Val::Arr(captures.into())),
+        ]));
+        if !global {
+            break;
+        }
+    }
+    Ok(if test { Val::Bool(false) } else { Val::Arr(out.into()) })
+}
+
+/// `@urid`: percent-decoding that must give valid UTF-8 (jq 1.8's strictness).
+fn urid(v: &Val) -> Result<Val, Error<Val>> {
+    let invalid = || err(format!("{} is not a valid uri encoding", describe(v)));
+    let Some(text) = val_str(v) else {
+        return Err(err(format!("{} cannot be decoded as a uri", describe(v))));
+    };
+    let b = text.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = b.get(i + 1..i + 3).ok_or_else(invalid)?;
+            let hex = std::str::from_utf8(hex).map_err(|_| invalid())?;
+            out.push(u8::from_str_radix(hex, 16).map_err(|_| invalid())?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map(s).map_err(|_| invalid())
+}
+
+/// `trim` (mode 0), `ltrim` (1), `rtrim` (2): jq's whitespace, strings only.
+fn trim(v: &Val, mode: &Val) -> Result<Val, Error<Val>> {
+    let (Val::TStr(b) | Val::BStr(b)) = v else {
+        return Err(err("trim input must be a string".into()));
+    };
+    let text = String::from_utf8_lossy(b);
+    let ws = |c: char| matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c');
+    let out = match jaq_std::ValT::as_f64(mode).unwrap_or(0.0) as u8 {
+        1 => text.trim_start_matches(ws),
+        2 => text.trim_end_matches(ws),
+        _ => text.trim_matches(ws),
+    };
+    Ok(s(out.to_owned()))
 }
 
 /// Set one path, creating objects and arrays through null like jq (arrays pad with null).
@@ -305,16 +536,35 @@ fn base<D: for<'a> DataT<V<'a> = Val>>() -> Box<[jaq_core::native::Filter<jaq_co
             };
             box_once(r.map_err(Exn::from))
         }),
-        ("_jq_delpath", v(1), |mut cv| {
-            let path = cv.0.pop_var();
-            let r = match path {
-                Val::Arr(p) => delpath(cv.1, &p),
-                other => Err(err(format!(
-                    "Path must be specified as an array, not {}",
-                    type_name(&other)
-                ))),
+        ("_jq_delpaths", v(1), |mut cv| {
+            let paths = cv.0.pop_var();
+            let r = match &paths {
+                Val::Arr(ps) => ps
+                    .iter()
+                    .map(|p| match p {
+                        Val::Arr(p) => Ok(&p[..]),
+                        other => Err(err(format!(
+                            "Path must be specified as an array, not {}",
+                            type_name(other)
+                        ))),
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+                    .and_then(|ps| delpaths(cv.1, &ps)),
+                _ => Err(err("Paths must be specified as an array".into())),
             };
             box_once(r.map_err(Exn::from))
+        }),
+        ("_jq_trim", v(1), |mut cv| {
+            let mode = cv.0.pop_var();
+            to_valx(trim(&cv.1, &mode))
+        }),
+        ("_jq_describe", v(0), |cv| to_valx(Ok(s(describe(&cv.1))))),
+        ("_jq_urid", v(0), |cv| to_valx(urid(&cv.1))),
+        ("_jq_match", v(3), |mut cv| {
+            let test = cv.0.pop_var();
+            let flags = cv.0.pop_var();
+            let re = cv.0.pop_var();
+            to_valx(match_impl(&cv.1, &re, &flags, matches!(test, Val::Bool(true))))
         }),
     ])
 }

@@ -8,8 +8,9 @@
 //!
 //! Known differences from jq 1.8.2 that the layer cannot close without forking jaq's value type:
 //! division by zero yields ±infinity/NaN instead of an error, assignment does not auto-vivify
-//! through null, object keys may be non-strings, string repetition by 0 yields null, regex
-//! optional groups that did not match are omitted, and input number literals are not preserved.
+//! through null, object keys may be non-strings, string repetition by 0 yields null, core
+//! operators word their errors like jaq, and input number literals are not preserved. Regexes
+//! use the `regex` crate, so look-around and backreferences are not supported.
 
 mod funs;
 mod rewrite;

@@ -8,6 +8,7 @@ def @text: _jq_tostring;
 def @json: _jq_tojson;
 def tonumber: _jq_tonumber;
 def @base64d: _jq_base64d;
+def @urid: _jq_urid;
 def @html: tostring | escape_html;
 def @uri: tostring | encode_uri;
 def @base64: tostring | encode_base64;
@@ -15,8 +16,12 @@ def @base64: tostring | encode_base64;
 # join: null joins as "", booleans and numbers as text, anything else must be a string.
 def join($sep):
   reduce .[] as $x (null;
-    (if . == null then "" else . + $sep end)
-    + ($x | if type == "boolean" or type == "number" then tostring elif . == null then "" else . end)
+    (if . == null then "" else . + $sep end) as $acc
+    | $x
+    | if type == "boolean" or type == "number" then $acc + tostring
+      elif . == null then $acc
+      elif type == "string" then $acc + .
+      else error("\($acc | _jq_describe) and \(_jq_describe) cannot be added") end
   ) // "";
 
 def @sh:
@@ -45,43 +50,97 @@ def JOIN($idx; stream; idx_expr): stream | [., $idx[idx_expr]];
 def JOIN($idx; stream; idx_expr; join_expr): stream | [., $idx[idx_expr]] | join_expr;
 
 # Trimming: non-strings are an error (jq 1.8), a missing affix leaves the input unchanged.
-def ltrimstr($x): if startswith($x) then .[($x | length):] else . end;
-def rtrimstr($x): if endswith($x) then .[:length - ($x | length)] else . end;
+def ltrimstr($x):
+  if type != "string" or ($x | type) != "string" then error("startswith() requires string inputs")
+  elif startswith($x) then .[($x | length):] else . end;
+def rtrimstr($x):
+  if type != "string" or ($x | type) != "string" then error("endswith() requires string inputs")
+  elif endswith($x) then .[:length - ($x | length)] else . end;
+def trim: _jq_trim(0);
+def ltrim: _jq_trim(1);
+def rtrim: _jq_trim(2);
 def trimstr($x): ltrimstr($x) | rtrimstr($x);
 
-# Deletion keeps the order of the remaining keys and deletes array elements from the end.
-def delpaths($ps): reduce ($ps | sort | reverse)[] as $p (.; _jq_delpath($p));
+# Deletion keeps the order of the remaining keys; array indices and slices of one array are
+# resolved against it before any element is removed.
+def delpaths($ps): _jq_delpaths($ps);
 def del(f): delpaths([path(f)]);
 def setpath($p; $x): _jq_setpath($p; $x);
 def pick(pathexps): . as $in | reduce path(pathexps) as $a (null; setpath($a; $in | getpath($a)));
 
-# Dates: jq's strict format, whole seconds.
+# Dates: jq's strict format, whole seconds. Broken-down times may be short (missing fields are
+# 0) and are checked with jq's messages.
+def _jaq_mktime: mktime;
+def _jaq_strftime($f): strftime($f);
+def _jaq_strflocaltime($f): strflocaltime($f);
+def _jq_bdt($what):
+  if type == "array" and length > 0 and all(.[]; type == "number") then . + [range(length; 8) | 0]
+  else error("\($what) requires parsed datetime inputs") end;
+def mktime:
+  if type != "array" then error("mktime requires array of 6 numbers")
+  else _jq_bdt("mktime") | _jaq_mktime end;
+def strftime($f):
+  if ($f | type) != "string" then error("strftime/1 requires a string format")
+  elif type == "number" then _jaq_strftime($f)
+  else _jq_bdt("strftime/1") | _jaq_strftime($f) end;
+def strflocaltime($f):
+  if ($f | type) != "string" then error("strflocaltime/1 requires a string format")
+  elif type == "number" then _jaq_strflocaltime($f)
+  else _jq_bdt("strflocaltime/1") | _jaq_strflocaltime($f) end;
 def fromdateiso8601: strptime("%Y-%m-%dT%H:%M:%SZ") | mktime;
 def todateiso8601: strftime("%Y-%m-%dT%H:%M:%SZ");
 def fromdate: fromdateiso8601;
 def todate: todateiso8601;
 
-# Regular expressions: flags may be null, and the one-argument forms accept [re, flags].
-def _jq_flags($f): if $f == null then "" else $f end;
-def test($re; $flags): matches($re; _jq_flags($flags)) | any;
-def test($v): if ($v | type) == "array" then test($v[0]; $v[1]) else test($v; null) end;
-def match($re; $flags):
-  matches($re; _jq_flags($flags))[]
-  | .[0] + {captures: [.[1:][] | . + (if has("name") then {} else {name: null} end)]};
-def match($v): if ($v | type) == "array" then match($v[0]; $v[1]) else match($v; null) end;
-def capture($re; $flags): matches($re; _jq_flags($flags))[] | capture_of_match;
-def capture($v): if ($v | type) == "array" then capture($v[0]; $v[1]) else capture($v; null) end;
-def scan($re; $flags): scan_($re; "g" + _jq_flags($flags));
+# Regular expressions (Unicode-aware, natively in funs.rs): flags may be null, and the
+# one-argument forms accept [re, flags]. Groups that did not take part are null, as in jq.
+def _jq_re_args: if type == "string" then [., null]
+  elif type == "array" and length > 1 then [.[0], .[1]]
+  elif type == "array" and length > 0 then [.[0], null]
+  else error("\(type) not a string or array") end;
+def match($re; $flags): _jq_match($re; $flags; false)[];
+def match($v): ($v | _jq_re_args) as [$r, $f] | match($r; $f);
+def test($re; $flags): _jq_match($re; $flags; true);
+def test($v): ($v | _jq_re_args) as [$r, $f] | test($r; $f);
+def _jq_captures: reduce (.captures[] | select(.name != null)) as $c ({}; .[$c.name] = $c.string);
+def capture($re; $flags): match($re; $flags) | _jq_captures;
+def capture($v): ($v | _jq_re_args) as [$r, $f] | capture($r; $f);
+def scan($re; $flags):
+  match($re; "g" + ($flags // ""))
+  | if (.captures | length) > 0 then [.captures[].string] else .string end;
 def scan($re): scan($re; null);
-def splits($re; $flags): split_($re; _jq_flags($flags) + "g")[];
+def splits($re; $flags):
+  . as $in
+  | (reduce match($re; ($flags // "") + "g") as $m ({parts: [], at: 0};
+       .parts += [$in[.at:$m.offset]] | .at = $m.offset + $m.length))
+  | (.parts[], $in[.at:]);
 def splits($re): splits($re; null);
 def split($re; $flags): [splits($re; $flags)];
+# sub: each output of f gives one result string (the n-th outputs for every match together).
 def sub($re; f; $flags):
-  reduce split_matches($re; _jq_flags($flags))[] as $x ("";
-    . + ($x | if type == "array" then capture_of_match | f else . end));
+  . as $in
+  | (reduce match($re; $flags) as $m ({outs: [], at: 0};
+       $in[.at:$m.offset] as $gap
+       | [$m | _jq_captures | f] as $new
+       | reduce range(0; $new | length) as $i (.; .outs |= setpath([$i]; .[$i] + $gap + $new[$i]))
+       | .at = $m.offset + $m.length)
+     | .outs[] + $in[.at:])
+    // $in;
 def sub($re; f): sub($re; f; "");
-def gsub($re; f; $flags): sub($re; f; "g" + _jq_flags($flags));
+def gsub($re; f; $flags): sub($re; f; ($flags // "") + "g");
 def gsub($re; f): sub($re; f; "g");
+
+# Streams: jq 1.8's definitions, with its errors for negative counts.
+def limit($n; f):
+  if $n > 0 then label $out | foreach f as $item (0; . + 1; $item, if . >= $n then break $out else empty end)
+  elif $n == 0 then empty
+  else error("limit doesn't support negative count") end;
+def skip($n; f):
+  if $n > 0 then foreach f as $item (0; . + 1; if . > $n then $item else empty end)
+  elif $n == 0 then f
+  else error("skip doesn't support negative count") end;
+def nth($n; f): if $n < 0 then error("nth doesn't support negative indices") else first(skip($n; f)) end;
+def nth($n): .[$n];
 
 # Misc jq 1.8 builtins jaq lacks.
 def have_decnum: false;

@@ -233,3 +233,75 @@ fn programs_are_send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<Program>();
 }
+
+#[test]
+fn regex_groups_that_did_not_take_part_are_null() {
+    assert_eq!(one(r#"capture("(?<x>a)?b")"#, json!("b")), json!({"x": null}));
+    let m = one(r#"match("(?<x>a)?b")"#, json!("b"));
+    assert_eq!(m["captures"], json!([{"offset": -1, "length": 0, "string": null, "name": "x"}]));
+    // Offsets and lengths count codepoints; `\b` is Unicode-aware.
+    assert_eq!(one(r#"match("b+").offset"#, json!("ééb")), json!(2));
+    assert_eq!(one(r#"[match(".+?\\b").length]"#, json!("a\u{0304}")), json!([2]));
+    // A global search reports the empty match at the end, like jq.
+    assert_eq!(
+        one(r#"gsub("[^a-z]*(?<x>[a-z]*)"; "Z\(.x)")"#, json!("123foo456bar")),
+        json!("ZfooZbarZ")
+    );
+    assert_eq!(one(r#"[match("( )*"; "gn")]"#, json!("abc")), json!([]));
+    // Each output of the replacement gives one result.
+    assert_eq!(
+        all(r#"gsub("(?<a>.)"; "\(.a|ascii_upcase)", "\(.a|ascii_downcase)")"#, json!("aB")),
+        Ok(vec![json!("AB"), json!("ab")])
+    );
+    assert_eq!(one(r#"[splits(", *")]"#, json!("a, b,c")), json!(["a", "b", "c"]));
+    assert_eq!(one(r#"test("A"; "i")"#, json!("xa")), json!(true));
+    assert!(fails(r#"test("a"; "q")"#, json!("a")).contains("is not a valid modifier string"));
+    assert!(fails(r#"test("a")"#, json!(1)).contains("cannot be matched, as it is not a string"));
+}
+
+#[test]
+fn deletion_resolves_indices_against_the_original_array() {
+    let input = json!([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert_eq!(one("del(.[1], .[-6], .[2], .[-3:9])", input), json!([0, 3, 5, 6, 9]));
+    assert_eq!(one("del(.[2:4], .[0], .[-2:])", json!([0, 1, 2, 3, 4, 5, 6, 7])), json!([1, 4, 5]));
+    assert_eq!(one("delpaths([[-200]])", json!([1, 2, 3])), json!([1, 2, 3]));
+    assert_eq!(
+        one("del(.a.b, .c)", json!({"a": {"b": 1, "x": 2}, "c": 3, "d": 4})),
+        json!({"a": {"x": 2}, "d": 4})
+    );
+    assert_eq!(one("del(.[0].a, .[1])", json!([{"a": 1, "b": 2}, 3])), json!([{"b": 2}]));
+    assert_eq!(fails(r#"delpaths([["a"]])"#, json!(1)), "Cannot delete fields from number");
+    assert_eq!(fails("delpaths([[true]])", json!([1])), "Cannot delete boolean element of array");
+    assert_eq!(fails("delpaths([[1]])", json!({"a": 1})), "Cannot delete number field of object");
+}
+
+#[test]
+fn stream_and_string_builtins_raise_jq_errors() {
+    assert_eq!(fails("limit(-1; 1, 2)", json!(null)), "limit doesn't support negative count");
+    assert_eq!(one("[limit(2; 1, 2, 3)]", json!(null)), json!([1, 2]));
+    assert_eq!(one("[nth(5, 7; range(9; 0; -1))]", json!(null)), json!([4, 2]));
+    assert_eq!(fails("ltrimstr(1)", json!("hi")), "startswith() requires string inputs");
+    assert_eq!(fails("rtrimstr(\"a\")", json!(1)), "endswith() requires string inputs");
+    assert_eq!(one("ltrimstr(\"a\")", json!("ab")), json!("b"));
+    assert_eq!(
+        fails("join(\",\")", json!(["1", {"a": 1}])),
+        r#"string ("1,") and object ({"a":1}) cannot be added"#
+    );
+    assert_eq!(one("join(\"-\")", json!(["a", 1, null, true])), json!("a-1--true"));
+    assert_eq!(one("[trim, ltrim, rtrim]", json!(" \tx \n")), json!(["x", "x \n", " \tx"]));
+    assert_eq!(fails("trim", json!(1)), "trim input must be a string");
+    assert_eq!(one("@urid", json!("a%20b%C3%A9")), json!("a bé"));
+    assert_eq!(fails("@urid", json!("abc%")), r#"string ("abc%") is not a valid uri encoding"#);
+}
+
+#[test]
+fn broken_down_times_may_be_short() {
+    assert_eq!(
+        one(r#"strftime("%Y-%m-%dT%H:%M:%SZ")"#, json!([2024, 2, 15])),
+        json!("2024-03-15T00:00:00Z")
+    );
+    assert_eq!(one("mktime", json!([2024, 8, 21])), json!(1726876800));
+    assert_eq!(fails("mktime", json!(["a", 1])), "mktime requires parsed datetime inputs");
+    assert_eq!(fails("strftime([])", json!(0)), "strftime/1 requires a string format");
+    assert_eq!(one(r#"todate"#, json!(1726876800)), json!("2024-09-21T00:00:00Z"));
+}
