@@ -492,12 +492,12 @@ fn setpath(v: Val, path: &[Val], x: Val, depth: usize) -> Result<Val, Error<Val>
             vec[i] = setpath(child, rest, x, depth + 1)?;
             Ok(Val::Arr(a))
         }
-        (v, k) => Err(err(match k {
-            Val::TStr(_) | Val::BStr(_) => {
-                format!("Cannot index {} with \"{}\"", type_name(&v), value::to_string(k))
+        // jq reads before it writes: a key that cannot even index the value fails as a read.
+        (v, k) => Err(err(match (&v, k) {
+            (Val::Arr(_), Val::Obj(_) | Val::Arr(_)) | (Val::Null, Val::Obj(_)) => {
+                format!("Cannot update field at {} index of {}", type_name(k), type_name(&v))
             }
-            Val::Num(_) => format!("Cannot index {} with number", type_name(&v)),
-            _ => format!("Cannot update field at {} of {}", describe(k), type_name(&v)),
+            _ => format!("Cannot index {} with {}", type_name(&v), describe(k)),
         })),
     }
 }

@@ -142,6 +142,17 @@ def skip($n; f):
 def nth($n; f): if $n < 0 then error("nth doesn't support negative indices") else first(skip($n; f)) end;
 def nth($n): .[$n];
 
+# Type checks with jq 1.8's messages.
+def toboolean:
+  if type == "boolean" then . elif . == "true" then true elif . == "false" then false
+  else error("\(_jq_describe) cannot be parsed as a boolean") end;
+def _jaq_utf8bytelength: utf8bytelength;
+def utf8bytelength:
+  if type == "string" then _jaq_utf8bytelength
+  else error("\(_jq_describe) only strings have UTF-8 byte length") end;
+def _jaq_flatten($d): flatten($d);
+def flatten($d): if $d < 0 then error("flatten depth must not be negative") else _jaq_flatten($d) end;
+
 # Misc jq 1.8 builtins jaq lacks.
 def have_decnum: false;
 def have_literal_numbers: true;

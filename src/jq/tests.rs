@@ -305,3 +305,24 @@ fn broken_down_times_may_be_short() {
     assert_eq!(fails("strftime([])", json!(0)), "strftime/1 requires a string format");
     assert_eq!(one(r#"todate"#, json!(1726876800)), json!("2024-09-21T00:00:00Z"));
 }
+
+#[test]
+fn type_checks_use_jq_messages() {
+    assert_eq!(
+        one("[.[] | toboolean]", json!([true, "false", "true"])),
+        json!([true, false, true])
+    );
+    assert_eq!(fails("toboolean", json!("tru")), r#"string ("tru") cannot be parsed as a boolean"#);
+    assert_eq!(one("utf8bytelength", json!("é")), json!(2));
+    assert_eq!(
+        fails("utf8bytelength", json!([])),
+        "array ([]) only strings have UTF-8 byte length"
+    );
+    assert_eq!(fails("flatten(-1)", json!([[1]])), "flatten depth must not be negative");
+    assert_eq!(one("flatten(1)", json!([[1, [2]]])), json!([1, [2]]));
+    assert_eq!(fails("setpath([1]; 1)", json!({})), "Cannot index object with number (1)");
+    assert_eq!(
+        fails("setpath([[1]]; 1)", json!([1])),
+        "Cannot update field at array index of array"
+    );
+}

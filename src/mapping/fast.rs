@@ -252,6 +252,17 @@ fn describe<V: View>(v: &V) -> String {
     format!("{} ({text})", v.type_name())
 }
 
+/// jq 1.8's indexing error: `Cannot index number with string ("a")`.
+fn index_error(of: &str, seg: &Seg) -> FastError {
+    let key = match seg {
+        Seg::Key(k) => Value::String(k.clone()),
+        Seg::Index(i) => Value::from(*i),
+        Seg::Iter => return FastError(format!("Cannot iterate over {of}")),
+    };
+    let text = describe(&key);
+    FastError(format!("Cannot index {of} with {text}"))
+}
+
 fn array_at<V>(a: &[V], i: i64) -> Option<&V> {
     let idx = if i < 0 { a.len() as i64 + i } else { i };
     usize::try_from(idx).ok().and_then(|i| a.get(i))
@@ -270,12 +281,12 @@ fn path<'a, V: View>(
         Seg::Key(k) => match v.key(k) {
             Some(child) => return path(child.unwrap_or(V::null()), rest, out),
             None if v.type_name() == "null" => return path(v, rest, out),
-            None => Err(FastError(format!("Cannot index {} with \"{k}\"", v.type_name()))),
+            None => Err(index_error(v.type_name(), seg)),
         },
         Seg::Index(i) => match v.elements() {
             Some(a) => return path(array_at(a, *i).unwrap_or(V::null()), rest, out),
             None if v.type_name() == "null" => return path(v, rest, out),
-            None => Err(FastError(format!("Cannot index {} with number", v.type_name()))),
+            None => Err(index_error(v.type_name(), seg)),
         },
         Seg::Iter => {
             if let Some(a) = v.elements() {
@@ -317,12 +328,7 @@ fn path_first<'a, V: View>(
                 if *opt {
                     return Ok(None);
                 }
-                return Err(match seg {
-                    Seg::Key(k) => {
-                        FastError(format!("Cannot index {} with \"{k}\"", v.type_name()))
-                    }
-                    _ => FastError(format!("Cannot index {} with number", v.type_name())),
-                });
+                return Err(index_error(v.type_name(), seg));
             }
         };
     }
