@@ -431,13 +431,14 @@ fn urid(v: &Val) -> Result<Val, Error<Val>> {
     String::from_utf8(out).map(s).map_err(|_| invalid())
 }
 
-/// `trim` (mode 0), `ltrim` (1), `rtrim` (2): jq's whitespace, strings only.
+/// `trim` (mode 0), `ltrim` (1), `rtrim` (2): Unicode whitespace, strings only.
 fn trim(v: &Val, mode: &Val) -> Result<Val, Error<Val>> {
     let (Val::TStr(b) | Val::BStr(b)) = v else {
         return Err(err("trim input must be a string".into()));
     };
     let text = String::from_utf8_lossy(b);
-    let ws = |c: char| matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c');
+    // jq trims Unicode White_Space (ASCII controls, U+0085, U+00A0, U+2000–U+200A, U+3000, ...).
+    let ws = char::is_whitespace;
     let out = match jaq_std::ValT::as_f64(mode).unwrap_or(0.0) as u8 {
         1 => text.trim_start_matches(ws),
         2 => text.trim_end_matches(ws),

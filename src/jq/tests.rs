@@ -289,6 +289,7 @@ fn stream_and_string_builtins_raise_jq_errors() {
     );
     assert_eq!(one("join(\"-\")", json!(["a", 1, null, true])), json!("a-1--true"));
     assert_eq!(one("[trim, ltrim, rtrim]", json!(" \tx \n")), json!(["x", "x \n", " \tx"]));
+    assert_eq!(one("trim", json!("\u{85}\u{a0}\u{2003}\u{3000}x\u{2028}\u{202f}")), json!("x"));
     assert_eq!(fails("trim", json!(1)), "trim input must be a string");
     assert_eq!(one("@urid", json!("a%20b%C3%A9")), json!("a bé"));
     assert_eq!(fails("@urid", json!("abc%")), r#"string ("abc%") is not a valid uri encoding"#);
