@@ -24,21 +24,14 @@ fn type_name(v: &Val) -> &'static str {
 }
 
 /// jq's `type (value)` rendering used in error messages, truncated like jq.
-fn describe(v: &Val) -> String {
+pub(super) fn describe(v: &Val) -> String {
     let mut text = String::new();
     value::write_json(&mut text, v, 0);
-    if text.len() > 29 {
-        let mut cut = 26;
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        text.truncate(cut);
-        text.push_str("...");
-    }
+    value::truncate_for_error(&mut text);
     format!("{} ({text})", type_name(v))
 }
 
-fn err(msg: String) -> Error<Val> {
+pub(super) fn err(msg: String) -> Error<Val> {
     Error::new(Val::from(msg))
 }
 
@@ -561,6 +554,14 @@ fn base<D: for<'a> DataT<V<'a> = Val>>() -> Box<[jaq_core::native::Filter<jaq_co
         }),
         ("_jq_describe", v(0), |cv| to_valx(Ok(s(describe(&cv.1))))),
         ("_jq_urid", v(0), |cv| to_valx(urid(&cv.1))),
+        ("_jq_arith", v(3), |mut cv| {
+            let op = cv.0.pop_var();
+            let r = cv.0.pop_var();
+            let l = cv.0.pop_var();
+            let op = jaq_std::ValT::as_f64(&op).unwrap_or(0.0) as u8;
+            to_valx(super::arith::math(l, r, op))
+        }),
+        ("_jq_neg", v(0), |cv| to_valx(super::arith::neg(cv.1))),
         ("_jq_match", v(3), |mut cv| {
             let test = cv.0.pop_var();
             let flags = cv.0.pop_var();

@@ -12,6 +12,7 @@
 //! operators word their errors like jaq, and input number literals are not preserved. Regexes
 //! use the `regex` crate, so look-around and backreferences are not supported.
 
+mod arith;
 mod funs;
 mod rewrite;
 pub mod value;
@@ -112,6 +113,72 @@ fn prelude_defs() -> Result<Vec<load::parse::Def<&'static str>>, CompileError> {
     })
 }
 
+/// Load and compile `code` (jaq's standard library, the prelude, the natives); `offset_of`
+/// maps a slice of `code` to an offset in the user's `source` for error positions.
+fn build(
+    code: &str,
+    allow_env: bool,
+    source: &str,
+    offset_of: &dyn Fn(&str) -> Option<usize>,
+) -> Result<Filter, CompileError> {
+    let defs =
+        jaq_core::defs().chain(jaq_std::defs()).chain(jaq_json::defs()).chain(prelude_defs()?);
+    let arena = Arena::default();
+    let loader = Loader::new(defs);
+    let modules = loader.load(&arena, File { code, path: () }).map_err(|errs| {
+        let mut first = None;
+        let mut messages = Vec::new();
+        for (_file, e) in errs {
+            match e {
+                load::Error::Io(v) => messages
+                    .extend(v.into_iter().map(|(p, m)| format!("cannot load module {p}: {m}"))),
+                load::Error::Lex(v) => {
+                    for (expect, at) in v {
+                        first = first.or_else(|| offset_of(at));
+                        messages.push(format!("syntax error: expected {}", expect.as_str()));
+                    }
+                }
+                load::Error::Parse(v) => {
+                    for (expect, at) in v {
+                        first = first.or_else(|| offset_of(at));
+                        let found = if at.is_empty() {
+                            "end of expression".to_owned()
+                        } else {
+                            format!("`{}`", at.chars().take(20).collect::<String>())
+                        };
+                        messages.push(format!(
+                            "syntax error: expected {}, found {found}",
+                            expect.as_str()
+                        ));
+                    }
+                }
+            }
+        }
+        CompileError::at(messages.join("; "), source, first)
+    })?;
+
+    let funs = jaq_core::funs::<JustLut<Val>>()
+        .chain(jaq_std::funs())
+        .chain(jaq_json::funs())
+        .chain(funs::funs());
+    let mut compiler = jaq_core::Compiler::default().with_funs(funs);
+    if allow_env {
+        compiler = compiler.with_global_vars(["$ENV"]);
+    }
+    compiler.compile(modules).map_err(|errs| {
+        let mut first = None;
+        let mut messages = Vec::new();
+        for (_file, v) in errs {
+            for (name, undefined) in v {
+                first = first.or_else(|| offset_of(name));
+                let shown = name.strip_prefix('@').map_or(name.to_owned(), |n| format!("@{n}"));
+                messages.push(format!("undefined {} `{shown}`", undefined.as_str()));
+            }
+        }
+        CompileError::at(messages.join("; "), source, first)
+    })
+}
+
 impl Program {
     /// Compile `source` (as the user wrote it; the single-quote rewrite is applied here).
     pub fn compile(source: &str, opts: &JqOptions) -> Result<Program, CompileError> {
@@ -129,65 +196,17 @@ impl Program {
         };
 
         let uses_env_var = opts.allow_env && body.contains("$ENV");
-        let defs =
-            jaq_core::defs().chain(jaq_std::defs()).chain(jaq_json::defs()).chain(prelude_defs()?);
-        let arena = Arena::default();
-        let loader = Loader::new(defs);
-        let modules =
-            loader.load(&arena, File { code: code.as_str(), path: () }).map_err(|errs| {
-                let mut first = None;
-                let mut messages = Vec::new();
-                for (_file, e) in errs {
-                    match e {
-                        load::Error::Io(v) => messages.extend(
-                            v.into_iter().map(|(p, m)| format!("cannot load module {p}: {m}")),
-                        ),
-                        load::Error::Lex(v) => {
-                            for (expect, at) in v {
-                                first = first.or_else(|| offset_of(at));
-                                messages
-                                    .push(format!("syntax error: expected {}", expect.as_str()));
-                            }
-                        }
-                        load::Error::Parse(v) => {
-                            for (expect, at) in v {
-                                first = first.or_else(|| offset_of(at));
-                                let found = if at.is_empty() {
-                                    "end of expression".to_owned()
-                                } else {
-                                    format!("`{}`", at.chars().take(20).collect::<String>())
-                                };
-                                messages.push(format!(
-                                    "syntax error: expected {}, found {found}",
-                                    expect.as_str()
-                                ));
-                            }
-                        }
-                    }
-                }
-                CompileError::at(messages.join("; "), source, first)
-            })?;
-
-        let funs = jaq_core::funs::<JustLut<Val>>()
-            .chain(jaq_std::funs())
-            .chain(jaq_json::funs())
-            .chain(funs::funs());
-        let mut compiler = jaq_core::Compiler::default().with_funs(funs);
-        if opts.allow_env {
-            compiler = compiler.with_global_vars(["$ENV"]);
-        }
-        let filter = compiler.compile(modules).map_err(|errs| {
-            let mut first = None;
-            let mut messages = Vec::new();
-            for (_file, v) in errs {
-                for (name, undefined) in v {
-                    first = first.or_else(|| offset_of(name));
-                    let shown = name.strip_prefix('@').map_or(name.to_owned(), |n| format!("@{n}"));
-                    messages.push(format!("undefined {} `{shown}`", undefined.as_str()));
-                }
+        let filter = build(&code, opts.allow_env, source, &offset_of)?;
+        // jq's arithmetic (string repetition, division by zero, error wording): run the program
+        // rewritten by `arith` when that compiles too; errors are always reported on the
+        // program as written.
+        let filter = match arith::rewrite(&body) {
+            Some(rewritten) => {
+                let code = format!("{prefix}{rewritten}");
+                build(&code, opts.allow_env, source, &|_| None).unwrap_or(filter)
             }
-            CompileError::at(messages.join("; "), source, first)
-        })?;
+            None => filter,
+        };
         let env = uses_env_var
             .then(|| Value::Object(std::env::vars().map(|(k, v)| (k, Value::String(v))).collect()));
         Ok(Program {

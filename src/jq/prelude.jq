@@ -153,6 +153,10 @@ def utf8bytelength:
 def _jaq_flatten($d): flatten($d);
 def flatten($d): if $d < 0 then error("flatten depth must not be negative") else _jaq_flatten($d) end;
 
+# Arithmetic as jq 1.8.2 does it: `arith.rs` rewrites `l op r` to `_jq_math(l; r; op)`. Like
+# jq (and unlike jaq), the right operand is the outer loop: [(1,2) * (3,4)] is [3,6,4,8].
+def _jq_math(l; r; $op): r as $r | l as $l | _jq_arith($l; $r; $op);
+
 # Misc jq 1.8 builtins jaq lacks.
 def have_decnum: false;
 def have_literal_numbers: true;

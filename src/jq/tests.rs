@@ -327,3 +327,56 @@ fn type_checks_use_jq_messages() {
         "Cannot update field at array index of array"
     );
 }
+
+#[test]
+fn arithmetic_follows_jq() {
+    assert_eq!(
+        one(r#"[. * 0, . * 0.5, . * 2.5, 3 * ., . * -1, . * nan]"#, json!("ab")),
+        json!(["", "", "abab", "ababab", null, null])
+    );
+    assert_eq!(fails(". * 1000000000", json!("abc")), "Repeat string result too long");
+    assert_eq!(
+        fails("1 / .", json!(0)),
+        "number (1) and number (0) cannot be divided because the divisor is zero"
+    );
+    assert_eq!(
+        fails("5 % .", json!(0.5)),
+        "number (5) and number (0.5) cannot be divided (remainder) because the divisor is zero"
+    );
+    assert_eq!(one("[5.5 % 2, -5 % 3, 5 % -1]", json!(null)), json!([1, -2, 0]));
+    assert_eq!(fails(". - 1", json!("a")), r#"string ("a") and number (1) cannot be subtracted"#);
+    assert_eq!(
+        fails("-.", json!("very-long-long-long-long-string")),
+        r#"string ("very-long-long-long-long...") cannot be negated"#
+    );
+    assert_eq!(one("[-., -1, .[0]?]", json!(2)), json!([-2, -1]));
+    // jq loops over the right operand outside (jaq does the opposite).
+    assert_eq!(one("[(1,2) * (3,4)]", json!(null)), json!([3, 6, 4, 8]));
+    // Ordinary arithmetic is unchanged.
+    assert_eq!(
+        one(
+            r#"[1 + 2, 7 / 2, "a" + "b", [1] + [2], {a: 1} + {b: 2}, null + 1, "a,b" / ","]"#,
+            json!(null)
+        ),
+        json!([3, 3.5, "ab", [1, 2], {"a": 1, "b": 2}, 1, ["a", "b"]])
+    );
+    assert_eq!(one(r#"reduce .[] as $x (0; . + $x) | "\(. * 2)""#, json!([1, 2])), json!("6"));
+}
+
+#[test]
+fn the_arithmetic_rewrite_keeps_every_other_construct() {
+    // A program that uses every kind of term; the rewritten text must mean the same.
+    let prog = r#"def f($a; g): [g, $a]; . as [$x, {b: $y}]
+        | reduce (.[0], 1) as $i (0; . + $i) as $s
+        | {a: $x, "k": 1, $y, (.[0] | tostring): -$s}
+        | [f(1; 2)[], (try error("e") catch .), (if .a > 0 then "p" elif .a < 0 then "n" else "z" end),
+           (.zz?), ([.[]?] | .[1:]), "\(.a * 2)\t\"q\"", @base64 "x\(1)", [label $out | 1, break $out, 2]]"#;
+    let rewritten = super::arith::rewrite(prog).expect("the program has arithmetic");
+    assert!(rewritten.contains("_jq_math("), "{rewritten}");
+    let input = json!([3, {"b": "y"}]);
+    let expected = json!([2, 1, "e", "p", null, [1, "y", -4], "6\t\"q\"", "xMQ==", [1]]);
+    assert_eq!(one(&rewritten, input.clone()), expected, "{rewritten}");
+    assert_eq!(one(prog, input), expected);
+    assert!(super::arith::rewrite(".a | .b").is_none());
+    assert!(super::arith::rewrite(".[-1]").is_none());
+}

@@ -242,6 +242,28 @@ pub fn to_string(v: &Val) -> String {
     }
 }
 
+/// Shorten a value's JSON text the way jq 1.8.2 does in error messages (`jv_dump_string_trunc`
+/// with 30 bytes): past 29 bytes, keep 26 (25 for a string, array or object, whose closing
+/// delimiter is put back), cut at a character boundary, and mark the cut with `...`.
+pub fn truncate_for_error(text: &mut String) {
+    if text.len() <= 29 {
+        return;
+    }
+    let close = match text.as_bytes()[0] {
+        b'"' => Some('"'),
+        b'[' => Some(']'),
+        b'{' => Some('}'),
+        _ => None,
+    };
+    let mut cut = if close.is_some() { 25 } else { 26 };
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    text.truncate(cut);
+    text.push_str("...");
+    text.extend(close);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

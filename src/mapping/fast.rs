@@ -239,16 +239,8 @@ use super::type_name;
 static NULL: Value = Value::Null;
 
 fn describe<V: View>(v: &V) -> String {
-    let text = serde_json::to_string(&*v.value()).unwrap_or_default();
-    let text = if text.len() > 29 {
-        let mut cut = 26;
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        format!("{}...", &text[..cut])
-    } else {
-        text
-    };
+    let mut text = serde_json::to_string(&*v.value()).unwrap_or_default();
+    crate::jq::value::truncate_for_error(&mut text);
     format!("{} ({text})", v.type_name())
 }
 

@@ -1,0 +1,447 @@
+//! jq 1.8.2 arithmetic on top of jaq.
+//!
+//! jaq's `+ - * / %` and unary `-` differ from jq in a few places mappings can meet: string
+//! repetition (`"ab" * 2.5`, `3 * "ab"`, `"ab" * 0`), division by zero (an error in jq, infinity
+//! in jaq), jq's integer remainder, and the wording of type errors (`string ("a") and number (1)
+//! cannot be added`). jaq evaluates these operators in its core, out of reach of a prelude, so
+//! [`rewrite`] prints the parsed program back to jq text with every arithmetic operator replaced
+//! by a call to `_jq_math` (prelude) and `_jq_neg`, which run [`math`] and [`neg`]. Everything
+//! else is printed unchanged (fully parenthesised), so the program means the same.
+
+use super::funs::{describe, err};
+use jaq_core::Error;
+use jaq_core::load::lex::StrPart;
+use jaq_core::load::parse::{BinaryOp, Def, Pattern, Term};
+use jaq_core::ops::Math;
+use jaq_core::path::{Opt, Part};
+use jaq_json::{Num, Val};
+use std::fmt::Write;
+
+/// The program with jq's arithmetic, or `None` when it has no arithmetic or does not parse as
+/// a single term (module directives), in which case it runs unchanged.
+pub fn rewrite(src: &str) -> Option<String> {
+    let term: Term<&str> = jaq_core::load::parse(src, |p| p.term())?;
+    if !has_math(&term) {
+        return None;
+    }
+    let mut out = String::with_capacity(src.len() * 2);
+    print(&term, &mut out);
+    Some(out)
+}
+
+fn has_math(t: &Term<&str>) -> bool {
+    let mut found = false;
+    walk(t, &mut |t| {
+        found |= match t {
+            Term::Neg(t) => !matches!(**t, Term::Num(_)),
+            Term::BinOp(_, op, _) => matches!(op, BinaryOp::Math(_)),
+            _ => false,
+        };
+    });
+    found
+}
+
+/// Calls `f` on `t` and every term inside it.
+fn walk<'a>(t: &'a Term<&'a str>, f: &mut impl FnMut(&'a Term<&'a str>)) {
+    f(t);
+    match t {
+        Term::Id | Term::Recurse | Term::Num(_) | Term::Break(_) | Term::Var(_) => {}
+        Term::Str(_, parts) => {
+            for p in parts {
+                if let StrPart::Term(t) = p {
+                    walk(t, f);
+                }
+            }
+        }
+        Term::Arr(a) => a.iter().for_each(|t| walk(t, f)),
+        Term::Obj(entries) => {
+            for (k, v) in entries {
+                walk(k, f);
+                v.iter().for_each(|v| walk(v, f));
+            }
+        }
+        Term::Neg(t) | Term::Label(_, t) => walk(t, f),
+        Term::BinOp(l, op, r) => {
+            if let BinaryOp::Pipe(Some(p)) = op {
+                walk_pattern(p, f);
+            }
+            walk(l, f);
+            walk(r, f);
+        }
+        Term::Fold(_, xs, p, args) => {
+            walk(xs, f);
+            walk_pattern(p, f);
+            args.iter().for_each(|t| walk(t, f));
+        }
+        Term::TryCatch(t, c) => {
+            walk(t, f);
+            c.iter().for_each(|c| walk(c, f));
+        }
+        Term::IfThenElse(branches, els) => {
+            for (c, t) in branches {
+                walk(c, f);
+                walk(t, f);
+            }
+            els.iter().for_each(|e| walk(e, f));
+        }
+        Term::Def(defs, t) => {
+            defs.iter().for_each(|d| walk(&d.body, f));
+            walk(t, f);
+        }
+        Term::Call(_, args) => args.iter().for_each(|t| walk(t, f)),
+        Term::Path(t, path) => {
+            walk(t, f);
+            for (part, _) in &path.0 {
+                match part {
+                    Part::Index(i) => walk(i, f),
+                    Part::Range(a, b) => a.iter().chain(b.iter()).for_each(|t| walk(t, f)),
+                }
+            }
+        }
+    }
+}
+
+fn walk_pattern<'a>(p: &'a Pattern<&'a str>, f: &mut impl FnMut(&'a Term<&'a str>)) {
+    match p {
+        Pattern::Var(_) => {}
+        Pattern::Arr(ps) => ps.iter().for_each(|p| walk_pattern(p, f)),
+        Pattern::Obj(entries) => {
+            for (k, p) in entries {
+                walk(k, f);
+                walk_pattern(p, f);
+            }
+        }
+    }
+}
+
+fn op_code(op: &Math) -> u8 {
+    match op {
+        Math::Add => 0,
+        Math::Sub => 1,
+        Math::Mul => 2,
+        Math::Div => 3,
+        Math::Rem => 4,
+    }
+}
+
+fn paren(t: &Term<&str>, out: &mut String) {
+    out.push('(');
+    print(t, out);
+    out.push(')');
+}
+
+fn print(t: &Term<&str>, out: &mut String) {
+    match t {
+        Term::Id => out.push('.'),
+        Term::Recurse => out.push_str(".."),
+        Term::Num(n) | Term::Var(n) => out.push_str(n),
+        Term::Break(x) => {
+            out.push_str("break ");
+            out.push_str(x);
+        }
+        Term::Str(fmt, parts) => {
+            if let Some(f) = fmt {
+                out.push_str(f);
+                out.push(' ');
+            }
+            out.push('"');
+            for p in parts {
+                match p {
+                    StrPart::Str(s) => out.push_str(s),
+                    StrPart::Char(c) => match c {
+                        '"' => out.push_str("\\\""),
+                        '\\' => out.push_str("\\\\"),
+                        '\n' => out.push_str("\\n"),
+                        '\t' => out.push_str("\\t"),
+                        '\r' => out.push_str("\\r"),
+                        c if (*c as u32) < 0x20 || *c == '\u{7f}' => {
+                            let _ = write!(out, "\\u{:04x}", *c as u32);
+                        }
+                        c => out.push(*c),
+                    },
+                    StrPart::Term(t) => {
+                        out.push_str("\\(");
+                        print(t, out);
+                        out.push(')');
+                    }
+                }
+            }
+            out.push('"');
+        }
+        Term::Arr(None) => out.push_str("[]"),
+        Term::Arr(Some(t)) => {
+            out.push('[');
+            print(t, out);
+            out.push(']');
+        }
+        Term::Obj(entries) => {
+            out.push('{');
+            for (i, (k, v)) in entries.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                match v {
+                    // `{$x}`, `{"a"}`: the shorthand keeps its meaning only unparenthesised.
+                    None => print(k, out),
+                    Some(v) => {
+                        paren(k, out);
+                        out.push_str(": ");
+                        paren(v, out);
+                    }
+                }
+            }
+            out.push('}');
+        }
+        // A negative literal stays one.
+        Term::Neg(t) if matches!(**t, Term::Num(_)) => {
+            out.push('-');
+            print(t, out);
+        }
+        Term::Neg(t) => {
+            out.push('(');
+            paren(t, out);
+            out.push_str(" | _jq_neg)");
+        }
+        Term::BinOp(l, op, r) => {
+            if let BinaryOp::Math(m) = op {
+                out.push_str("_jq_math(");
+                print(l, out);
+                out.push_str("; ");
+                print(r, out);
+                let _ = write!(out, "; {})", op_code(m));
+                return;
+            }
+            out.push('(');
+            paren(l, out);
+            match op {
+                BinaryOp::Pipe(None) => out.push_str(" | "),
+                BinaryOp::Pipe(Some(p)) => {
+                    out.push_str(" as ");
+                    pattern(p, out);
+                    out.push_str(" | ");
+                }
+                BinaryOp::Comma => out.push_str(", "),
+                BinaryOp::Alt => out.push_str(" // "),
+                BinaryOp::Or => out.push_str(" or "),
+                BinaryOp::And => out.push_str(" and "),
+                BinaryOp::Math(_) => unreachable!("handled above"),
+                BinaryOp::Cmp(c) => {
+                    out.push(' ');
+                    out.push_str(c.as_str());
+                    out.push(' ');
+                }
+                BinaryOp::Assign => out.push_str(" = "),
+                BinaryOp::Update => out.push_str(" |= "),
+                BinaryOp::UpdateMath(m) => {
+                    out.push(' ');
+                    out.push_str(m.as_str());
+                    out.push_str("= ");
+                }
+                BinaryOp::UpdateAlt => out.push_str(" //= "),
+            }
+            paren(r, out);
+            out.push(')');
+        }
+        Term::Label(x, t) => {
+            out.push_str("(label ");
+            out.push_str(x);
+            out.push_str(" | ");
+            paren(t, out);
+            out.push(')');
+        }
+        Term::Fold(name, xs, p, args) => {
+            out.push('(');
+            out.push_str(name);
+            out.push(' ');
+            paren(xs, out);
+            out.push_str(" as ");
+            pattern(p, out);
+            out.push_str(" (");
+            for (i, a) in args.iter().enumerate() {
+                if i > 0 {
+                    out.push_str("; ");
+                }
+                print(a, out);
+            }
+            out.push_str("))");
+        }
+        Term::TryCatch(t, c) => {
+            out.push_str("(try ");
+            paren(t, out);
+            if let Some(c) = c {
+                out.push_str(" catch ");
+                paren(c, out);
+            }
+            out.push(')');
+        }
+        Term::IfThenElse(branches, els) => {
+            out.push('(');
+            for (i, (c, t)) in branches.iter().enumerate() {
+                out.push_str(if i == 0 { "if " } else { " elif " });
+                print(c, out);
+                out.push_str(" then ");
+                print(t, out);
+            }
+            if let Some(e) = els {
+                out.push_str(" else ");
+                print(e, out);
+            }
+            out.push_str(" end)");
+        }
+        Term::Def(defs, t) => {
+            out.push('(');
+            for d in defs {
+                def(d, out);
+                out.push(' ');
+            }
+            print(t, out);
+            out.push(')');
+        }
+        Term::Call(name, args) => {
+            out.push_str(name);
+            if !args.is_empty() {
+                out.push('(');
+                for (i, a) in args.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str("; ");
+                    }
+                    print(a, out);
+                }
+                out.push(')');
+            }
+        }
+        Term::Path(t, path) => {
+            if matches!(**t, Term::Id) {
+                out.push('.');
+            } else {
+                paren(t, out);
+            }
+            for (part, opt) in &path.0 {
+                out.push('[');
+                match part {
+                    Part::Index(i) => print(i, out),
+                    Part::Range(a, b) => {
+                        if let Some(a) = a {
+                            paren(a, out);
+                        }
+                        if a.is_some() || b.is_some() {
+                            out.push(':');
+                        }
+                        if let Some(b) = b {
+                            paren(b, out);
+                        }
+                    }
+                }
+                out.push(']');
+                if matches!(opt, Opt::Optional) {
+                    out.push('?');
+                }
+            }
+        }
+    }
+}
+
+fn def(d: &Def<&str, Term<&str>>, out: &mut String) {
+    out.push_str("def ");
+    out.push_str(d.name);
+    if !d.args.is_empty() {
+        out.push('(');
+        out.push_str(&d.args.join("; "));
+        out.push(')');
+    }
+    out.push_str(": ");
+    print(&d.body, out);
+    out.push(';');
+}
+
+fn pattern(p: &Pattern<&str>, out: &mut String) {
+    match p {
+        Pattern::Var(x) => out.push_str(x),
+        Pattern::Arr(ps) => {
+            out.push('[');
+            for (i, p) in ps.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                pattern(p, out);
+            }
+            out.push(']');
+        }
+        Pattern::Obj(entries) => {
+            out.push('{');
+            for (i, (k, p)) in entries.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                paren(k, out);
+                out.push_str(": ");
+                pattern(p, out);
+            }
+            out.push('}');
+        }
+    }
+}
+
+fn as_f64(v: &Val) -> f64 {
+    jaq_std::ValT::as_f64(v).unwrap_or(f64::NAN)
+}
+
+fn float(f: f64) -> Val {
+    Val::Num(Num::Float(f))
+}
+
+/// `l op r` with jq 1.8.2's results (op: 0 `+`, 1 `-`, 2 `*`, 3 `/`, 4 `%`).
+pub(super) fn math(l: Val, r: Val, op: u8) -> Result<Val, Error<Val>> {
+    let is_str = |v: &Val| matches!(v, Val::TStr(_) | Val::BStr(_));
+    let fail = |l: &Val, r: &Val, what: &str| {
+        Err(err(format!("{} and {} cannot be {what}", describe(l), describe(r))))
+    };
+    match (op, &l, &r) {
+        (2, s, n @ Val::Num(_)) | (2, n @ Val::Num(_), s) if is_str(s) => {
+            let (Val::TStr(b) | Val::BStr(b)) = s else { unreachable!("checked above") };
+            let d = as_f64(n);
+            if d < 0.0 || d.is_nan() {
+                return Ok(Val::Null);
+            }
+            let times = if d > f64::from(i32::MAX) { i32::MAX as usize } else { d as usize };
+            if (b.len() as u64).saturating_mul(times as u64) >= i32::MAX as u64 {
+                return Err(err("Repeat string result too long".into()));
+            }
+            Ok(Val::from(String::from_utf8_lossy(b).repeat(times)))
+        }
+        (3, Val::Num(_), Val::Num(_)) if as_f64(&r) == 0.0 => {
+            fail(&l, &r, "divided because the divisor is zero")
+        }
+        (4, Val::Num(_), Val::Num(_)) => {
+            let (a, b) = (as_f64(&l), as_f64(&r));
+            if a.is_nan() || b.is_nan() {
+                return Ok(float(f64::NAN));
+            }
+            // Both sides truncate to integers (saturating), like jq's intmax_t conversion.
+            let (a, b) = (a as i64, b as i64);
+            if b == 0 {
+                return fail(&l, &r, "divided (remainder) because the divisor is zero");
+            }
+            Ok(Val::from(if b == -1 { 0 } else { a % b } as isize))
+        }
+        _ => {
+            let what = ["added", "subtracted", "multiplied", "divided", "divided (remainder)"];
+            let res = match op {
+                0 => l.clone() + r.clone(),
+                1 => l.clone() - r.clone(),
+                2 => l.clone() * r.clone(),
+                3 => l.clone() / r.clone(),
+                _ => l.clone() % r.clone(),
+            };
+            res.or_else(|_| fail(&l, &r, what[usize::from(op.min(4))]))
+        }
+    }
+}
+
+/// Unary minus with jq's error.
+pub(super) fn neg(v: Val) -> Result<Val, Error<Val>> {
+    match v {
+        Val::Num(_) => -v,
+        other => Err(err(format!("{} cannot be negated", describe(&other)))),
+    }
+}
