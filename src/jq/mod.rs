@@ -6,11 +6,11 @@
 //! returns `serde_json::Value`; numbers come back the way jq.py returns them to Ocean (NaN →
 //! null, ±infinity → ±`f64::MAX`, integral doubles → integers).
 //!
-//! Known differences from jq 1.8.2 that the layer cannot close without forking jaq's value type:
-//! division by zero yields ±infinity/NaN instead of an error, assignment does not auto-vivify
-//! through null, object keys may be non-strings, string repetition by 0 yields null, core
-//! operators word their errors like jaq, and input number literals are not preserved. Regexes
-//! use the `regex` crate, so look-around and backreferences are not supported.
+//! Arithmetic follows jq through a rewrite of the parsed program (`arith.rs`). Known differences
+//! from jq 1.8.2 that the layer cannot close without forking jaq's value type: assignment does
+//! not auto-vivify through null, object keys may be non-strings, core indexing and iteration
+//! word their errors like jaq, and input number literals are not preserved. Regexes use the
+//! `regex` crate, so look-around and backreferences are not supported.
 
 mod arith;
 mod funs;
