@@ -5,8 +5,10 @@
 //! in jaq), jq's integer remainder, and the wording of type errors (`string ("a") and number (1)
 //! cannot be added`). jaq evaluates these operators in its core, out of reach of a prelude, so
 //! [`rewrite`] prints the parsed program back to jq text with every arithmetic operator replaced
-//! by a call to `_jq_math` (prelude) and `_jq_neg`, which run [`math`] and [`neg`]. Everything
-//! else is printed unchanged (fully parenthesised), so the program means the same.
+//! by a call to `_jq_math` (prelude) and `_jq_neg`, which run [`math`] and [`neg`], and every
+//! `catch` handler fed through `_jq_errmsg`, which words jaq's core indexing and iteration errors
+//! like jq. Everything else is printed unchanged (fully parenthesised), so the program means the
+//! same.
 
 use super::funs::{describe, err};
 use jaq_core::Error;
@@ -17,11 +19,12 @@ use jaq_core::path::{Opt, Part};
 use jaq_json::{Num, Val};
 use std::fmt::Write;
 
-/// The program with jq's arithmetic, or `None` when it has no arithmetic or does not parse as
-/// a single term (module directives), in which case it runs unchanged.
+/// The program with jq's arithmetic and error wording in `catch`, or `None` when it has neither
+/// arithmetic nor a `catch` handler, or does not parse as a single term (module directives); it
+/// then runs unchanged.
 pub fn rewrite(src: &str) -> Option<String> {
     let term: Term<&str> = jaq_core::load::parse(src, |p| p.term())?;
-    if !has_math(&term) {
+    if !needs_rewrite(&term) {
         return None;
     }
     let mut out = String::with_capacity(src.len() * 2);
@@ -29,12 +32,13 @@ pub fn rewrite(src: &str) -> Option<String> {
     Some(out)
 }
 
-fn has_math(t: &Term<&str>) -> bool {
+fn needs_rewrite(t: &Term<&str>) -> bool {
     let mut found = false;
     walk(t, &mut |t| {
         found |= match t {
             Term::Neg(t) => !matches!(**t, Term::Num(_)),
             Term::BinOp(_, op, _) => matches!(op, BinaryOp::Math(_)),
+            Term::TryCatch(_, Some(_)) => true,
             _ => false,
         };
     });
@@ -268,9 +272,11 @@ fn print(t: &Term<&str>, out: &mut String) {
         Term::TryCatch(t, c) => {
             out.push_str("(try ");
             paren(t, out);
+            // The handler sees jq's wording of errors raised in jaq's core.
             if let Some(c) = c {
-                out.push_str(" catch ");
+                out.push_str(" catch (_jq_errmsg | ");
                 paren(c, out);
+                out.push(')');
             }
             out.push(')');
         }

@@ -424,6 +424,26 @@ fn urid(v: &Val) -> Result<Val, Error<Val>> {
     String::from_utf8(out).map(s).map_err(|_| invalid())
 }
 
+/// jq 1.8.2's wording for an error jaq raised in its core, when `msg` is one: indexing
+/// (`cannot index 1 with "a"` → `Cannot index number with string ("a")`) and iteration
+/// (`cannot use 123 as iterable (array or object)` → `Cannot iterate over number (123)`).
+pub(super) fn jq_wording(msg: &str) -> Option<String> {
+    let parse = |text: &str| serde_json::from_str::<serde_json::Value>(text).ok();
+    let val = |v: &serde_json::Value| value::to_val(v).ok();
+    if let Some(v) = msg
+        .strip_prefix("cannot use ")
+        .and_then(|m| m.strip_suffix(" as iterable (array or object)"))
+    {
+        return Some(format!("Cannot iterate over {}", describe(&val(&parse(v)?)?)));
+    }
+    let rest = msg.strip_prefix("cannot index ")?;
+    // The value's JSON text may itself contain " with ": try every split.
+    rest.match_indices(" with ").find_map(|(i, sep)| {
+        let (l, r) = (parse(&rest[..i])?, parse(&rest[i + sep.len()..])?);
+        Some(format!("Cannot index {} with {}", type_name(&val(&l)?), describe(&val(&r)?)))
+    })
+}
+
 /// `trim` (mode 0), `ltrim` (1), `rtrim` (2): Unicode whitespace, strings only.
 fn trim(v: &Val, mode: &Val) -> Result<Val, Error<Val>> {
     let (Val::TStr(b) | Val::BStr(b)) = v else {
@@ -562,6 +582,13 @@ fn base<D: for<'a> DataT<V<'a> = Val>>() -> Box<[jaq_core::native::Filter<jaq_co
             to_valx(super::arith::math(l, r, op))
         }),
         ("_jq_neg", v(0), |cv| to_valx(super::arith::neg(cv.1))),
+        ("_jq_errmsg", v(0), |cv| {
+            let msg = match &cv.1 {
+                Val::TStr(b) | Val::BStr(b) => jq_wording(&String::from_utf8_lossy(b)),
+                _ => None,
+            };
+            to_valx(Ok(msg.map_or(cv.1, s)))
+        }),
         ("_jq_match", v(3), |mut cv| {
             let test = cv.0.pop_var();
             let flags = cv.0.pop_var();

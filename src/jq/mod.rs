@@ -298,7 +298,10 @@ fn too_deep() -> EvalError {
 fn exn_to_error(e: jaq_core::Exn<'_, Val>) -> EvalError {
     match e.get_err() {
         Ok(err) => match err.into_val() {
-            Val::TStr(b) | Val::BStr(b) => EvalError::new(String::from_utf8_lossy(&b).into_owned()),
+            Val::TStr(b) | Val::BStr(b) => {
+                let msg = String::from_utf8_lossy(&b);
+                EvalError::new(funs::jq_wording(&msg).unwrap_or_else(|| msg.into_owned()))
+            }
             other => EvalError::new(format!("{} (not a string)", value::to_string(&other))),
         },
         Err(e) => match e.get_halt() {

@@ -380,3 +380,29 @@ fn the_arithmetic_rewrite_keeps_every_other_construct() {
     assert!(super::arith::rewrite(".a | .b").is_none());
     assert!(super::arith::rewrite(".[-1]").is_none());
 }
+
+#[test]
+fn core_errors_read_like_jq() {
+    assert_eq!(one("try .a catch .", json!(1)), json!(r#"Cannot index number with string ("a")"#));
+    assert_eq!(
+        one(r#"try .["a"] catch ."#, json!([1])),
+        json!(r#"Cannot index array with string ("a")"#)
+    );
+    assert_eq!(
+        one("[.[] | try .a[] catch .]", json!([{"a": 123}])),
+        json!(["Cannot iterate over number (123)"])
+    );
+    // A value whose text contains " with " is still split right.
+    assert_eq!(
+        one(r#"try .[" with "] catch ."#, json!([1])),
+        json!(r#"Cannot index array with string (" with ")"#)
+    );
+    // Errors raised by `error` are left alone, and so is the message reported to the caller
+    // unless it comes from jaq's core.
+    assert_eq!(
+        one(r#"try error("cannot index me") catch ."#, json!(null)),
+        json!("cannot index me")
+    );
+    assert_eq!(fails("[.a[]]", json!({"a": 123})), "Cannot iterate over number (123)");
+    assert_eq!(fails("error(\"x\")", json!(null)), "x");
+}
