@@ -128,6 +128,16 @@ fn op_code(op: &Math) -> u8 {
     }
 }
 
+/// `f` on every item, with `sep` between them.
+fn sep_by<T>(items: &[T], sep: &str, out: &mut String, mut f: impl FnMut(&T, &mut String)) {
+    for (i, x) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(sep);
+        }
+        f(x, out);
+    }
+}
+
 fn paren(t: &Term<&str>, out: &mut String) {
     out.push('(');
     print(t, out);
@@ -152,17 +162,7 @@ fn print(t: &Term<&str>, out: &mut String) {
             for p in parts {
                 match p {
                     StrPart::Str(s) => out.push_str(s),
-                    StrPart::Char(c) => match c {
-                        '"' => out.push_str("\\\""),
-                        '\\' => out.push_str("\\\\"),
-                        '\n' => out.push_str("\\n"),
-                        '\t' => out.push_str("\\t"),
-                        '\r' => out.push_str("\\r"),
-                        c if (*c as u32) < 0x20 || *c == '\u{7f}' => {
-                            let _ = write!(out, "\\u{:04x}", *c as u32);
-                        }
-                        c => out.push(*c),
-                    },
+                    StrPart::Char(c) => super::value::push_escaped(out, *c),
                     StrPart::Term(t) => {
                         out.push_str("\\(");
                         print(t, out);
@@ -180,20 +180,15 @@ fn print(t: &Term<&str>, out: &mut String) {
         }
         Term::Obj(entries) => {
             out.push('{');
-            for (i, (k, v)) in entries.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
+            sep_by(entries, ", ", out, |(k, v), out| match v {
+                // `{$x}`, `{"a"}`: the shorthand keeps its meaning only unparenthesised.
+                None => print(k, out),
+                Some(v) => {
+                    paren(k, out);
+                    out.push_str(": ");
+                    paren(v, out);
                 }
-                match v {
-                    // `{$x}`, `{"a"}`: the shorthand keeps its meaning only unparenthesised.
-                    None => print(k, out),
-                    Some(v) => {
-                        paren(k, out);
-                        out.push_str(": ");
-                        paren(v, out);
-                    }
-                }
-            }
+            });
             out.push('}');
         }
         // A negative literal stays one.
@@ -261,12 +256,7 @@ fn print(t: &Term<&str>, out: &mut String) {
             out.push_str(" as ");
             pattern(p, out);
             out.push_str(" (");
-            for (i, a) in args.iter().enumerate() {
-                if i > 0 {
-                    out.push_str("; ");
-                }
-                print(a, out);
-            }
+            sep_by(args, "; ", out, |a, out| print(a, out));
             out.push_str("))");
         }
         Term::TryCatch(t, c) => {
@@ -307,12 +297,7 @@ fn print(t: &Term<&str>, out: &mut String) {
             out.push_str(name);
             if !args.is_empty() {
                 out.push('(');
-                for (i, a) in args.iter().enumerate() {
-                    if i > 0 {
-                        out.push_str("; ");
-                    }
-                    print(a, out);
-                }
+                sep_by(args, "; ", out, |a, out| print(a, out));
                 out.push(')');
             }
         }
@@ -365,24 +350,16 @@ fn pattern(p: &Pattern<&str>, out: &mut String) {
         Pattern::Var(x) => out.push_str(x),
         Pattern::Arr(ps) => {
             out.push('[');
-            for (i, p) in ps.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                pattern(p, out);
-            }
+            sep_by(ps, ", ", out, |p, out| pattern(p, out));
             out.push(']');
         }
         Pattern::Obj(entries) => {
             out.push('{');
-            for (i, (k, p)) in entries.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
+            sep_by(entries, ", ", out, |(k, p), out| {
                 paren(k, out);
                 out.push_str(": ");
                 pattern(p, out);
-            }
+            });
             out.push('}');
         }
     }
