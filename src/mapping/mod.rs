@@ -380,7 +380,7 @@ impl<'a> Item<'a> {
         self.val
             .get_or_init(|| match self.input {
                 Input::Value(v) => jq::to_val(v),
-                Input::Doc(d) => jq::to_val(&d.clone().into_value()),
+                Input::Doc(d) => jq::to_val(&d.to_value()),
             })
             .clone()
     }

@@ -96,20 +96,7 @@ pub enum Doc<'a> {
 
 impl Doc<'_> {
     /// The equivalent `serde_json::Value`.
-    pub fn into_value(self) -> Value {
-        match self {
-            Doc::Null => Value::Null,
-            Doc::Bool(b) => Value::Bool(b),
-            Doc::Number(n) => Value::Number(n),
-            Doc::String(s) => Value::String(s.into_owned()),
-            Doc::Array(a) => Value::Array(a.into_iter().map(Doc::into_value).collect()),
-            Doc::Object(o) => Value::Object(
-                o.into_iter().map(|(k, v)| (k.into_owned(), v.into_value())).collect(),
-            ),
-        }
-    }
-
-    fn to_value(&self) -> Value {
+    pub fn to_value(&self) -> Value {
         match self {
             Doc::Null => Value::Null,
             Doc::Bool(b) => Value::Bool(*b),
@@ -178,7 +165,7 @@ pub fn parse_doc<'a>(json: &'a [u8], node: &Node) -> Result<Doc<'a>, serde_json:
 
 /// Parse `json` into a `serde_json::Value`, keeping only what `node` needs.
 pub fn parse(json: &[u8], node: &Node) -> Result<Value, serde_json::Error> {
-    parse_doc(json, node).map(Doc::into_value)
+    parse_doc(json, node).map(|d| d.to_value())
 }
 
 /// What to keep of the value being parsed (`None`: all of it).
