@@ -158,15 +158,16 @@ fn main() {
     let started = Instant::now();
     let report = runtime
         .block_on(async {
-            let catalog = SqliteCatalog::open(&db).unwrap();
-            let opts = ResyncOptions { owner: "bench".into(), record_plan: false, concurrency: 8 };
+            let catalog = Arc::new(SqliteCatalog::open(&db).unwrap());
+            let opts = ResyncOptions { owner: "bench".into(), dry_run: false, concurrency: 8 };
             let t0 = Instant::now();
             let phase = |p: port_okta::engine::resync::Progress| {
                 if let port_okta::engine::resync::Progress::Phase(name) = p {
                     eprintln!("  {:>7.2} s  {name} starts", t0.elapsed().as_secs_f64());
                 }
             };
-            resync(&client, &compiled, &blueprints, &catalog, &opts, &phase).await
+            let (compiled, blueprints) = (Arc::new(compiled), Arc::new(blueprints));
+            resync(&client, compiled, blueprints, catalog, &opts, &phase).await
         })
         .unwrap();
     let wall = started.elapsed().as_secs_f64();

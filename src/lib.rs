@@ -4,7 +4,8 @@
 //! ([`mapping`], jq through [`jq`]) turns each item into [`model::Entity`] values, and a
 //! [`catalog`] (the embedded SQLite catalog, or Port's REST API) stores them. The
 //! [`engine`] is the only place where those three meet: full resyncs and, later, live
-//! events go through its single write path.
+//! events go through its write service, which writes to any [`catalog::Catalog`] chosen at run
+//! time (`Arc<dyn Catalog>`).
 //!
 //! Vocabulary: an *item* is one raw JSON object as Okta returns it (enriched with the
 //! memberships the mapping can see: `.groups`, `.applications`, `.users`); an *entity* is
@@ -22,3 +23,4 @@ pub mod mapping;
 pub mod model;
 pub mod okta;
 pub mod secret;
+pub mod telemetry;

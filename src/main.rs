@@ -9,6 +9,9 @@ use std::process::ExitCode;
 #[derive(Debug, Parser)]
 #[command(name = "port-okta", version, about)]
 struct Cli {
+    /// Log line format on stderr (`text`, or `json`: one object per line).
+    #[arg(long, global = true, env = "LOG_FORMAT", value_enum, default_value = "text")]
+    log_format: port_okta::telemetry::LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -28,6 +31,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    port_okta::telemetry::init(cli.log_format);
     let result = match cli.command {
         Command::Map(args) => cli::map::run(args),
         Command::Sync(args) => cli::sync::run(args),

@@ -66,3 +66,25 @@ pub fn json_type(v: &Value) -> &'static str {
         Value::Object(_) => "an object",
     }
 }
+
+/// One Okta object as the mapping sees it (a user enriched with `.groups`, `.applications` and
+/// `.manager`, or a group with `.users`), with its kind and Okta id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    /// The kind it is mapped as (`okta-user`, `okta-group`).
+    pub kind: String,
+    /// Its Okta id (empty when unknown).
+    pub okta_id: String,
+    /// The object itself.
+    pub raw: Raw,
+}
+
+/// An item's JSON: text (mapped without building a full value when the mapping allows it) or
+/// an already-parsed value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Raw {
+    /// JSON text.
+    Json(Box<str>),
+    /// A parsed value.
+    Value(Value),
+}

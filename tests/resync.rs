@@ -15,6 +15,7 @@ use port_okta::secret::Secret;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 const TOKEN: &str = "test-token-123";
@@ -68,9 +69,10 @@ impl Env {
     }
 
     async fn sync_with(&self, config: &CompiledConfig) -> ResyncReport {
-        let catalog = SqliteCatalog::open(&self.db).unwrap();
-        let opts = ResyncOptions { owner: "okta-e2e".into(), record_plan: false, concurrency: 4 };
-        resync(&self.client(), config, &self.blueprints, &catalog, &opts, &|_| {})
+        let catalog = Arc::new(SqliteCatalog::open(&self.db).unwrap());
+        let opts = ResyncOptions { owner: "okta-e2e".into(), dry_run: false, concurrency: 4 };
+        let (config, blueprints) = (Arc::new(config.clone()), Arc::new(self.blueprints.clone()));
+        resync(&self.client(), config, blueprints, catalog, &opts, &|_| {})
             .await
             .expect("catalog works")
     }

@@ -162,7 +162,7 @@ fn find_sim() -> anyhow::Result<PathBuf> {
             sim.display()
         );
     };
-    eprintln!("demo: building okta-sim (first run only)…");
+    tracing::info!("building okta-sim (first run only)");
     let mut cmd = Command::new(cargo);
     cmd.args(["build", "-p", "okta-sim"]).current_dir(env!("CARGO_MANIFEST_DIR"));
     if dir.ends_with("release") {

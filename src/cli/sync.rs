@@ -2,6 +2,8 @@
 
 use anyhow::{Context, bail};
 use port_okta::blueprint::BlueprintSet;
+use port_okta::catalog::Catalog;
+use port_okta::catalog::memory::MemoryCatalog;
 use port_okta::catalog::sqlite::SqliteCatalog;
 use port_okta::config::{self, model::PortAppConfig, settings::Settings};
 use port_okta::engine::resync::Progress;
@@ -12,7 +14,7 @@ use port_okta::secret::Secret;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Arguments of `port-okta sync`.
@@ -122,7 +124,7 @@ pub fn load_inputs(args: &SyncArgs) -> anyhow::Result<(PortAppConfig, BlueprintS
     Ok((config, blueprints))
 }
 
-/// Compiles the mapping, then runs one resync (against a scratch copy for a dry run).
+/// Compiles the mapping, then runs one resync (a plan over the catalog for a dry run).
 pub fn execute(
     args: &SyncArgs,
     job: &SyncJob,
@@ -140,47 +142,38 @@ pub fn execute(
             ..ClientOptions::default()
         },
     )?;
-    let (catalog_path, scratch) = if args.dry_run {
-        let scratch = scratch_path(&job.catalog_path);
-        if job.catalog_path.exists() {
-            SqliteCatalog::open(&job.catalog_path)?.copy_to(&scratch)?;
-        }
-        (scratch.clone(), Some(scratch))
-    } else {
-        (job.catalog_path.clone(), None)
-    };
-    let catalog = SqliteCatalog::open(&catalog_path)
-        .with_context(|| format!("opening catalog {}", catalog_path.display()))?;
+    let catalog = open_catalog(&job.catalog_path, args.dry_run)?;
     let opts = ResyncOptions {
         owner: job.owner.clone(),
-        record_plan: args.dry_run,
+        dry_run: args.dry_run,
         concurrency: args.concurrency,
     };
     let reporter = Reporter::new(!args.json && std::io::stderr().is_terminal(), okta.clone());
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let result = runtime
-        .block_on(resync(&okta, &compiled, blueprints, &catalog, &opts, &|p| reporter.on(p)));
+    let result = runtime.block_on(resync(
+        &okta,
+        Arc::new(compiled),
+        Arc::new(blueprints.clone()),
+        catalog,
+        &opts,
+        &|p| reporter.on(p),
+    ));
     reporter.finish();
-    drop(catalog);
-    if let Some(scratch) = scratch {
-        remove_db(&scratch);
-    }
     Ok(result?)
 }
 
-fn scratch_path(path: &Path) -> PathBuf {
-    let name =
-        path.file_name().map_or_else(|| "catalog".into(), |n| n.to_string_lossy().into_owned());
-    std::env::temp_dir().join(format!("{name}.dry-run-{}", std::process::id()))
-}
-
-fn remove_db(path: &Path) {
-    for suffix in ["", "-wal", "-shm", "-journal"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+/// The embedded catalog at `path`. A dry run only reads it, and never creates it: a missing
+/// file plans against an empty catalog.
+fn open_catalog(path: &Path, dry_run: bool) -> anyhow::Result<Arc<dyn Catalog>> {
+    if dry_run && !path.exists() {
+        return Ok(Arc::new(MemoryCatalog::new()));
     }
+    let catalog =
+        SqliteCatalog::open(path).with_context(|| format!("opening catalog {}", path.display()))?;
+    Ok(Arc::new(catalog))
 }
 
-/// Progress: a live line on a terminal, plain log lines otherwise.
+/// Progress: a live line on a terminal, log lines otherwise.
 struct Reporter {
     bar: Option<indicatif::ProgressBar>,
     okta: OktaClient,
@@ -194,6 +187,7 @@ impl Reporter {
             bar.enable_steady_tick(Duration::from_millis(120));
             bar
         });
+        port_okta::telemetry::set_progress_bar(bar.clone());
         Self { bar, okta, state: Mutex::new((String::new(), 0)) }
     }
 
@@ -207,9 +201,9 @@ impl Reporter {
             Progress::Phase(phase) => {
                 if self.bar.is_none() {
                     if !state.0.is_empty() && state.1 > 0 {
-                        eprintln!("port-okta: {}: {} items", state.0, state.1);
+                        tracing::info!(phase = %state.0, items = state.1, "phase done");
                     }
-                    eprintln!("port-okta: {phase} (okta requests so far: {requests})");
+                    tracing::info!(phase = %phase, okta_requests = requests, "phase started");
                 }
                 *state = (phase, 0);
             }
@@ -224,6 +218,7 @@ impl Reporter {
     }
 
     fn finish(&self) {
+        port_okta::telemetry::set_progress_bar(None);
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }

@@ -25,9 +25,10 @@ pub struct KindReport {
 }
 
 /// Whether stale entities were deleted.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub enum Deletion {
     /// Deletion ran (possibly deleting nothing).
+    #[default]
     Done,
     /// Deletion did not run, and why.
     Skipped(String),
@@ -57,7 +58,7 @@ pub struct Problem {
 }
 
 /// The outcome of one resync.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ResyncReport {
     /// Per kind, in config order (a kind configured twice is summed).
     pub kinds: Vec<(String, KindReport)>,

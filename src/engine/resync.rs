@@ -1,16 +1,23 @@
 //! The full resync: list Okta, map, write, then delete what this integration owns and Okta no
 //! longer has — only after an error-free listing and within `entityDeletionThreshold`.
+//!
+//! The run's bookkeeping (written keys, protected ids, entities waiting for their relation
+//! targets, the report, a dry run's plan) lives here in [`Books`], fed by the [`Outcome`]s of the
+//! [`Writer`]; the writer itself keeps nothing between calls.
 
-use super::report::{Deletion, ResyncReport};
-use super::write::{Writer, literal_blueprint};
+use super::plan::PlanCatalog;
+use super::report::{Deletion, Plan, Problem, ResyncReport};
+use super::write::{FieldProblem, Outcome, Protect, Selection, Writer};
 use crate::blueprint::BlueprintSet;
-use crate::catalog::{Catalog, CatalogError, WriteContext};
-use crate::mapping::{CompiledConfig, CompiledResource};
-use crate::model::EntityKey;
-use crate::okta::org::{IndexPlan, MembershipIndex, encode};
+use crate::catalog::{Catalog, CatalogError, Change};
+use crate::mapping::CompiledConfig;
+use crate::model::{Entity, EntityKey, Item, Raw};
+use crate::okta::org::{IndexPlan, MembershipIndex, id_of};
 use crate::okta::{OktaClient, OktaError};
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 use tokio::sync::mpsc;
 
@@ -19,17 +26,19 @@ pub const USER_KIND: &str = "okta-user";
 /// Kinds this integration knows.
 pub const GROUP_KIND: &str = "okta-group";
 
-/// Profile attributes the fetch always asks for when a `fields` projection is set, because
-/// manager resolution needs them.
-const MANAGER_FIELDS: [&str; 2] = ["managerId", "manager"];
+/// Most problems kept in a report (the rest are only counted).
+const PROBLEM_SAMPLE: usize = 100;
+
+/// Rounds of retrying entities whose relation targets were missing.
+const RELATED_RETRY_ROUNDS: usize = 3;
 
 /// How a resync runs.
 #[derive(Debug, Clone)]
 pub struct ResyncOptions {
     /// The integration identifier: owner of the entities it writes.
     pub owner: String,
-    /// Record created/updated/deleted keys in the report (for `--dry-run`).
-    pub record_plan: bool,
+    /// Plan only: read the catalog, compute what a real run would change, write nothing.
+    pub dry_run: bool,
     /// Concurrent member/assignment listings.
     pub concurrency: usize,
 }
@@ -48,108 +57,94 @@ pub enum Progress {
     },
 }
 
-/// Runs one full resync of the org behind `okta` into `catalog`.
-pub async fn resync<C: Catalog>(
+/// Runs one full resync of the org behind `okta` into `catalog` (or, with
+/// [`ResyncOptions::dry_run`], plans it over `catalog` without writing).
+pub async fn resync(
     okta: &OktaClient,
-    config: &CompiledConfig,
-    blueprints: &BlueprintSet,
-    catalog: &C,
+    config: Arc<CompiledConfig>,
+    blueprints: Arc<BlueprintSet>,
+    catalog: Arc<dyn Catalog>,
     opts: &ResyncOptions,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<ResyncReport, CatalogError> {
     let started = Instant::now();
     let run_id =
         format!("resync-{}-{}", jiff::Timestamp::now().as_millisecond(), fastrand::u32(..));
-    let requests_before = okta.stats().requests.load(std::sync::atomic::Ordering::Relaxed);
-    let r429_before = okta.stats().rate_limited.load(std::sync::atomic::Ordering::Relaxed);
-    let mut report = ResyncReport {
-        kinds: Vec::new(),
-        okta_requests: 0,
-        okta_429: 0,
-        deletion: Deletion::Done,
-        duration_s: 0.0,
-        listing_errors: Vec::new(),
-        problems: Vec::new(),
-        problem_count: 0,
-        plan: None,
+    let requests_before = okta.stats().requests.load(Ordering::Relaxed);
+    let r429_before = okta.stats().rate_limited.load(Ordering::Relaxed);
+    let plan = opts.dry_run.then(|| Arc::new(PlanCatalog::new(catalog.clone())));
+    let catalog: Arc<dyn Catalog> = match &plan {
+        Some(p) => p.clone(),
+        None => catalog,
     };
-    for r in &config.resources {
-        report.kind_mut(r.kind());
-    }
-    catalog.put_blueprints(&blueprints.blueprints).await?;
-    let cx = WriteContext {
-        owner: opts.owner.clone(),
-        run_id,
-        merge: config.enable_merge_entity,
-        create_missing_related: config.create_missing_related_entities,
-    };
-    let existed = if opts.record_plan {
-        Some(catalog.export().await?.into_iter().map(|e| e.key()).collect())
-    } else {
-        None
-    };
-    let mut writer = Writer::new(catalog, blueprints, cx, existed);
+    tracing::info!(%run_id, catalog = %catalog.describe(), dry_run = opts.dry_run, "resync started");
+    let mut books = Books::new(&config, plan);
+    catalog.put_blueprints(blueprints.blueprints.clone()).await?;
+    let mut writer = Writer::new(catalog, config.clone(), blueprints, &opts.owner);
+    writer.set_run(&run_id);
 
     // Memberships first: user items need their groups, group items their members.
     let users = config.resources.iter().filter(|r| r.kind() == USER_KIND);
-    let plan = IndexPlan {
+    let index_plan = IndexPlan {
         members: config.resources.iter().any(|r| r.kind() == GROUP_KIND)
             || users.clone().any(|r| r.config().selector.include_groups),
         applications: users.clone().any(|r| r.config().selector.include_applications),
         concurrency: opts.concurrency,
     };
     progress(Progress::Phase("memberships".into()));
-    let index = match MembershipIndex::fetch(okta, plan).await {
-        Ok(index) => Some(index),
-        Err(e) => {
-            report.listing_errors.push(format!("memberships: {e}"));
-            None
-        }
-    };
-
-    if let Some(mut index) = index {
-        for resource in &config.resources {
-            progress(Progress::Phase(resource.kind().to_string()));
-            let result = match resource.kind() {
-                USER_KIND => {
-                    sync_users(okta, resource, &mut index, &mut writer, &mut report, progress).await
+    match MembershipIndex::fetch(okta, index_plan).await {
+        Ok(mut index) => {
+            for (ri, resource) in config.resources.iter().enumerate() {
+                progress(Progress::Phase(resource.kind().to_string()));
+                let kind = resource.kind();
+                let result = match kind {
+                    USER_KIND => {
+                        sync_users(okta, ri, &mut index, &mut writer, &mut books, progress).await
+                    }
+                    GROUP_KIND => sync_groups(ri, &index, &mut writer, &mut books, progress).await,
+                    other => Err(SyncError::Listing(format!("kind {other} is not implemented"))),
+                };
+                match result {
+                    Ok(()) => {}
+                    Err(SyncError::Listing(e)) => books.listing_error(format!("{kind}: {e}")),
+                    Err(SyncError::Catalog(e)) => return Err(e),
                 }
-                GROUP_KIND => {
-                    sync_groups(resource, &index, &mut writer, &mut report, progress).await
-                }
-                other => Err(SyncError::Listing(format!("kind {other} is not implemented"))),
-            };
-            match result {
-                Ok(()) => {}
-                Err(SyncError::Listing(e)) => {
-                    report.listing_errors.push(format!("{}: {e}", resource.kind()))
-                }
-                Err(SyncError::Catalog(e)) => return Err(e),
+                books.absorb(writer.flush().await?);
             }
-            writer.flush(&mut report).await?;
         }
-    } else {
-        for resource in &config.resources {
-            report
-                .listing_errors
-                .push(format!("{}: not synced, memberships could not be read", resource.kind()));
+        Err(e) => {
+            books.listing_error(format!("memberships: {e}"));
+            for resource in &config.resources {
+                books.listing_error(format!(
+                    "{}: not synced, memberships could not be read",
+                    resource.kind()
+                ));
+            }
         }
     }
-    writer.retry_missing_related(&mut report).await?;
+    retry_missing_related(&mut writer, &mut books).await?;
 
     progress(Progress::Phase("deletion".into()));
-    let (deletion, deleted) =
-        delete_stale(config, catalog, &opts.owner, &writer, &mut report).await?;
-    report.deletion = deletion;
-    report.plan = writer.take_plan().map(|mut p| {
-        p.delete = deleted.iter().map(ToString::to_string).collect();
-        p
-    });
-    report.okta_requests =
-        okta.stats().requests.load(std::sync::atomic::Ordering::Relaxed) - requests_before;
-    report.okta_429 =
-        okta.stats().rate_limited.load(std::sync::atomic::Ordering::Relaxed) - r429_before;
-    report.duration_s = started.elapsed().as_secs_f64();
+    let deletion = delete_stale(&config, &mut writer, &opts.owner, &mut books).await?;
+    let stats = okta.stats();
+    let report = books.finish(
+        deletion,
+        stats.requests.load(Ordering::Relaxed) - requests_before,
+        stats.rate_limited.load(Ordering::Relaxed) - r429_before,
+        started.elapsed().as_secs_f64(),
+    );
+    for (kind, k) in &report.kinds {
+        tracing::info!(
+            kind = %kind, items = k.items, upserted = k.upserted, created = k.created,
+            updated = k.updated, unchanged = k.unchanged, failed = k.failed,
+            filtered = k.filtered, deleted = k.deleted, "kind synced"
+        );
+    }
+    tracing::info!(
+        %run_id, okta_requests = report.okta_requests, okta_429 = report.okta_429,
+        deletion = %report.deletion.as_text(), listing_errors = report.listing_errors.len(),
+        problems = report.problem_count, duration_s = report.duration_s, "resync finished"
+    );
     Ok(report)
 }
 
@@ -170,53 +165,23 @@ impl From<OktaError> for SyncError {
     }
 }
 
-/// The user listings: the plain list (which hides DEPROVISIONED users, like Okta) and the
-/// deprovisioned ones by filter, both with the resource's `fields` projection.
-fn user_listings(resource: &CompiledResource) -> Vec<String> {
-    let fields: Option<String> =
-        resource.config().selector.fields.as_deref().map(with_manager_fields);
-    let projection = fields.map(|f| format!("&fields={}", encode(&f))).unwrap_or_default();
-    vec![
-        format!("/api/v1/users?limit=200{projection}"),
-        format!(
-            "/api/v1/users?limit=200&filter={}{projection}",
-            encode("status eq \"DEPROVISIONED\"")
-        ),
-    ]
-}
-
-/// Adds `managerId`/`manager` to a `profile:(…)` projection that lacks them.
-fn with_manager_fields(fields: &str) -> String {
-    let Some(start) = fields.find("profile:(") else { return fields.to_string() };
-    let open = start + "profile:(".len();
-    let Some(close) = fields[open..].find(')').map(|i| open + i) else { return fields.to_string() };
-    let mut attrs: Vec<&str> =
-        fields[open..close].split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
-    for f in MANAGER_FIELDS {
-        if !attrs.contains(&f) {
-            attrs.push(f);
-        }
-    }
-    format!("{}{}{}", &fields[..open], attrs.join(","), &fields[close..])
-}
-
-async fn sync_users<C: Catalog>(
+async fn sync_users(
     okta: &OktaClient,
-    resource: &CompiledResource,
+    resource: usize,
     index: &mut MembershipIndex,
-    writer: &mut Writer<'_, C>,
-    report: &mut ResyncReport,
+    writer: &mut Writer,
+    books: &mut Books,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<(), SyncError> {
-    let selector = &resource.config().selector;
+    let res = &writer.config().resources[resource];
+    let kind = res.kind().to_string();
+    let selector = &res.config().selector;
     let (groups, apps) = (selector.include_groups, selector.include_applications);
     // Listing runs ahead of mapping by a few pages: IO and CPU overlap, memory stays bounded.
     let (tx, mut rx) = mpsc::channel::<Vec<Value>>(4);
-    let client = okta.clone();
-    let urls = user_listings(resource);
+    let listings = okta.all_users(selector.fields.as_deref());
     let lister = tokio::spawn(async move {
-        for url in urls {
-            let mut pager = client.pager(&url);
+        for mut pager in listings {
             while let Some(page) = pager.next_page().await? {
                 if tx.send(page).await.is_err() {
                     return Ok(());
@@ -236,80 +201,120 @@ async fn sync_users<C: Catalog>(
                 continue;
             }
             let item = index.user_item(user, groups, apps);
-            writer.item(resource, &item, report).await?;
+            books.report.kind_mut(&kind).items += 1;
+            books.absorb(writer.item(resource, user_item(&kind, item), Selection::Resync).await?);
         }
-        progress(Progress::Items { kind: resource.kind().to_string(), n });
+        progress(Progress::Items { kind: kind.clone(), n });
     }
     let listed = lister.await.map_err(|e| SyncError::Listing(e.to_string()))?;
     for user in deferred {
         let item = index.user_item(user, groups, apps);
-        writer.item(resource, &item, report).await?;
+        books.report.kind_mut(&kind).items += 1;
+        books.absorb(writer.item(resource, user_item(&kind, item), Selection::Resync).await?);
     }
     listed?;
     Ok(())
 }
 
-async fn sync_groups<C: Catalog>(
-    resource: &CompiledResource,
+fn user_item(kind: &str, user: Value) -> Item {
+    let okta_id = id_of(&user).to_string();
+    Item { kind: kind.to_string(), okta_id, raw: Raw::Value(user) }
+}
+
+async fn sync_groups(
+    resource: usize,
     index: &MembershipIndex,
-    writer: &mut Writer<'_, C>,
-    report: &mut ResyncReport,
+    writer: &mut Writer,
+    books: &mut Books,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<(), SyncError> {
+    let kind = writer.config().resources[resource].kind().to_string();
     for gi in 0..index.group_count() {
-        let text = index.group_item_json(gi);
-        writer
-            .item_json(resource, text.as_bytes(), index.group_id(gi), report)
-            .await?
-            .map_err(|e| SyncError::Listing(format!("group item {gi} is not valid JSON: {e}")))?;
+        let item = Item {
+            kind: kind.clone(),
+            okta_id: index.group_id(gi).to_string(),
+            raw: Raw::Json(index.group_item_json(gi).into_boxed_str()),
+        };
+        books.report.kind_mut(&kind).items += 1;
+        books.absorb(writer.item(resource, item, Selection::Resync).await?);
         if gi % 200 == 199 {
-            progress(Progress::Items { kind: resource.kind().to_string(), n: 200 });
+            progress(Progress::Items { kind: kind.clone(), n: 200 });
         }
     }
-    progress(Progress::Items {
-        kind: resource.kind().to_string(),
-        n: (index.group_count() % 200) as u64,
-    });
+    progress(Progress::Items { kind, n: (index.group_count() % 200) as u64 });
+    Ok(())
+}
+
+/// Retries entities whose relation targets were missing, now that every kind is written
+/// (whole entities, not the reduced copies Ocean retries: W-C4): a few rounds in batches while
+/// they make progress, then one by one; what is still missing then has failed.
+async fn retry_missing_related(writer: &mut Writer, books: &mut Books) -> Result<(), CatalogError> {
+    for _ in 0..RELATED_RETRY_ROUNDS {
+        if books.retry.is_empty() {
+            break;
+        }
+        let batch = std::mem::take(&mut books.retry);
+        let before = batch.len();
+        books.absorb(writer.write(batch).await?);
+        if books.retry.len() == before {
+            break;
+        }
+    }
+    for entity in std::mem::take(&mut books.retry) {
+        for outcome in writer.write(vec![entity]).await? {
+            match outcome {
+                Outcome::MissingRelated { kind, entity, target } => books.failed(
+                    &kind,
+                    &entity.key().to_string(),
+                    Some(entity.identifier.clone()),
+                    &[FieldProblem {
+                        field: "relations".into(),
+                        message: format!("related entity {target} does not exist"),
+                    }],
+                ),
+                other => books.absorb(vec![other]),
+            }
+        }
+    }
     Ok(())
 }
 
 /// Deletes owned entities of the resynced blueprints that this run did not write.
-async fn delete_stale<C: Catalog>(
+async fn delete_stale(
     config: &CompiledConfig,
-    catalog: &C,
+    writer: &mut Writer,
     owner: &str,
-    writer: &Writer<'_, C>,
-    report: &mut ResyncReport,
-) -> Result<(Deletion, Vec<EntityKey>), CatalogError> {
-    if !report.listing_errors.is_empty() {
-        return Ok(skipped(format!(
-            "the Okta listing did not complete ({} error{})",
-            report.listing_errors.len(),
-            if report.listing_errors.len() == 1 { "" } else { "s" }
+    books: &mut Books,
+) -> Result<Deletion, CatalogError> {
+    let errors = books.report.listing_errors.len();
+    if errors > 0 {
+        return Ok(Deletion::Skipped(format!(
+            "the Okta listing did not complete ({errors} error{})",
+            if errors == 1 { "" } else { "s" }
         )));
     }
-    if !writer.unidentified_failures.is_empty() {
-        return Ok(skipped(format!(
+    if !books.unidentified.is_empty() {
+        return Ok(Deletion::Skipped(format!(
             "items of {} failed before their identifier was known",
-            writer.unidentified_failures.join(", ")
+            books.unidentified.join(", ")
         )));
     }
-    let mut resynced: BTreeSet<String> = writer.blueprints_written.iter().cloned().collect();
-    resynced.extend(config.resources.iter().filter_map(|r| literal_blueprint(r.config())));
-    let resynced: Vec<String> = resynced.into_iter().collect();
-    let owned = catalog.owned(owner, &resynced).await?;
+    let mut resynced: BTreeSet<String> = books.blueprints_written.iter().cloned().collect();
+    resynced
+        .extend(config.resources.iter().filter_map(|r| r.literal_blueprint().map(String::from)));
+    let owned = writer.catalog().owned(owner.to_string(), resynced.into_iter().collect()).await?;
     let stale: Vec<EntityKey> = owned
         .iter()
         .map(|o| &o.key)
-        .filter(|k| !writer.written.contains(*k) && !writer.protected_ids.contains(&k.identifier))
+        .filter(|k| !books.written.contains(*k) && !books.protected_ids.contains(&k.identifier))
         .cloned()
         .collect();
     if stale.is_empty() {
-        return Ok((Deletion::Done, Vec::new()));
+        return Ok(Deletion::Done);
     }
     let share = stale.len() as f64 / owned.len() as f64;
     if share > config.entity_deletion_threshold {
-        return Ok(skipped(format!(
+        return Ok(Deletion::Skipped(format!(
             "would delete {} of {} owned entities ({:.1}%), above entityDeletionThreshold {}",
             stale.len(),
             owned.len(),
@@ -317,36 +322,147 @@ async fn delete_stale<C: Catalog>(
             config.entity_deletion_threshold
         )));
     }
-    let deleted = catalog.delete(&stale, config.delete_dependent_entities).await?;
-    for key in &deleted {
-        let kind = config
-            .resources
-            .iter()
-            .find(|r| literal_blueprint(r.config()).as_deref() == Some(key.blueprint.as_str()))
-            .map_or_else(|| key.blueprint.clone(), |r| r.kind().to_string());
-        report.kind_mut(&kind).deleted += 1;
+    books.absorb(writer.delete(stale).await?);
+    Ok(Deletion::Done)
+}
+
+/// The run's bookkeeping, fed by the writer's outcomes.
+struct Books {
+    report: ResyncReport,
+    /// Keys now in the catalog as this run mapped them.
+    written: HashSet<EntityKey>,
+    /// Identifiers whose items failed: their existing entities must not be deleted as stale.
+    protected_ids: HashSet<String>,
+    /// Kinds with a failed item whose entity key cannot be known.
+    unidentified: Vec<String>,
+    /// Blueprints written in this run.
+    blueprints_written: HashSet<String>,
+    /// Entities waiting for their relation targets.
+    retry: Vec<(String, Entity)>,
+    /// The kind that writes each literal blueprint (deletions are reported per kind).
+    kind_of_blueprint: HashMap<String, String>,
+    /// A dry run's plan and the overlay it is computed on.
+    plan: Option<(Plan, Arc<PlanCatalog>)>,
+}
+
+impl Books {
+    fn new(config: &CompiledConfig, plan: Option<Arc<PlanCatalog>>) -> Self {
+        let mut report = ResyncReport::default();
+        let mut kind_of_blueprint = HashMap::new();
+        for r in &config.resources {
+            report.kind_mut(r.kind());
+            if let Some(bp) = r.literal_blueprint() {
+                kind_of_blueprint.entry(bp.to_string()).or_insert_with(|| r.kind().to_string());
+            }
+        }
+        Self {
+            report,
+            written: HashSet::new(),
+            protected_ids: HashSet::new(),
+            unidentified: Vec::new(),
+            blueprints_written: HashSet::new(),
+            retry: Vec::new(),
+            kind_of_blueprint,
+            plan: plan.map(|p| (Plan::default(), p)),
+        }
     }
-    Ok((Deletion::Done, deleted))
-}
 
-fn skipped(reason: String) -> (Deletion, Vec<EntityKey>) {
-    (Deletion::Skipped(reason), Vec::new())
-}
+    fn listing_error(&mut self, e: String) {
+        tracing::warn!(error = %e, "okta listing failed");
+        self.report.listing_errors.push(e);
+    }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+    fn note(&mut self, kind: &str, item: &str, p: &FieldProblem) {
+        self.report.problem_count += 1;
+        if self.report.problems.len() < PROBLEM_SAMPLE {
+            self.report.problems.push(Problem {
+                kind: kind.to_string(),
+                item: item.to_string(),
+                field: p.field.clone(),
+                message: p.message.clone(),
+            });
+        }
+    }
 
-    #[test]
-    fn manager_fields_join_the_profile_projection() {
-        assert_eq!(
-            with_manager_fields("id,status,profile:(login,email)"),
-            "id,status,profile:(login,email,managerId,manager)"
-        );
-        assert_eq!(
-            with_manager_fields("id,profile:(managerId,login)"),
-            "id,profile:(managerId,login,manager)"
-        );
-        assert_eq!(with_manager_fields("id,status"), "id,status");
+    fn failed(
+        &mut self,
+        kind: &str,
+        item: &str,
+        protect: Option<String>,
+        problems: &[FieldProblem],
+    ) {
+        self.report.kind_mut(kind).failed += 1;
+        if let Some(id) = protect {
+            self.protected_ids.insert(id);
+        }
+        for p in problems {
+            self.note(kind, item, p);
+        }
+    }
+
+    fn absorb(&mut self, outcomes: Vec<Outcome>) {
+        for outcome in outcomes {
+            match outcome {
+                Outcome::Written { kind, key, change } => {
+                    let k = self.report.kind_mut(&kind);
+                    k.upserted += 1;
+                    match change {
+                        Change::Created => k.created += 1,
+                        Change::Updated => k.updated += 1,
+                        Change::Unchanged => k.unchanged += 1,
+                    }
+                    if let Some((plan, overlay)) = &mut self.plan {
+                        match change {
+                            Change::Created => plan.create.push(key.to_string()),
+                            Change::Updated if overlay.existed_before(&key) => {
+                                plan.update.push(key.to_string())
+                            }
+                            Change::Updated => plan.create.push(key.to_string()),
+                            Change::Unchanged => {}
+                        }
+                    }
+                    self.blueprints_written.insert(key.blueprint.clone());
+                    self.written.insert(key);
+                }
+                Outcome::Filtered { kind } => self.report.kind_mut(&kind).filtered += 1,
+                Outcome::ItemFailed { kind, okta_id, problems, protect } => {
+                    let protected = match protect {
+                        Protect::Identifier(id) => Some(id),
+                        Protect::Unknown => {
+                            if !self.unidentified.contains(&kind) {
+                                self.unidentified.push(kind.clone());
+                            }
+                            None
+                        }
+                        Protect::Nothing => None,
+                    };
+                    self.failed(&kind, &okta_id, protected, &problems);
+                }
+                Outcome::Rejected { kind, key, problems } => {
+                    self.failed(&kind, &key.to_string(), Some(key.identifier.clone()), &problems)
+                }
+                Outcome::MissingRelated { kind, entity, .. } => self.retry.push((kind, *entity)),
+                Outcome::Deleted { key } => {
+                    let kind = self
+                        .kind_of_blueprint
+                        .get(&key.blueprint)
+                        .cloned()
+                        .unwrap_or_else(|| key.blueprint.clone());
+                    self.report.kind_mut(&kind).deleted += 1;
+                    if let Some((plan, _)) = &mut self.plan {
+                        plan.delete.push(key.to_string());
+                    }
+                }
+            }
+        }
+    }
+
+    fn finish(mut self, deletion: Deletion, requests: u64, r429: u64, secs: f64) -> ResyncReport {
+        self.report.deletion = deletion;
+        self.report.okta_requests = requests;
+        self.report.okta_429 = r429;
+        self.report.duration_s = secs;
+        self.report.plan = self.plan.map(|(p, _)| p);
+        self.report
     }
 }

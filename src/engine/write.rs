@@ -1,290 +1,386 @@
-//! The single write path: item → mapping → blueprint validation → catalog upsert.
+//! The write service: item → mapping → blueprint validation → catalog upsert, and deletions
+//! through the same catalog with the same `deleteDependentEntities` semantics.
 //!
-//! Resyncs and live events both go through [`Writer`], so an entity is written the same way
-//! whatever brought it. The writer remembers which keys it wrote and which it must protect
-//! (items that failed: their existing entity is kept), which is what stale deletion needs.
+//! The resync and the live-event worker both own a [`Writer`], so an entity is written the same
+//! way whatever brought it. A writer keeps no run-wide state: it queues at most one batch of
+//! entities, and every call returns what happened as [`Outcome`]s, which the caller books (the
+//! resync keeps the run's written keys, protected ids and report; an event keeps nothing).
 
-use super::report::{Plan, Problem, ResyncReport};
 use crate::blueprint::BlueprintSet;
-use crate::catalog::{Catalog, CatalogError, UpsertOutcome, WriteContext};
-use crate::config::model::{MappingValue, ResourceConfig};
-use crate::mapping::{CompiledResource, ItemMapping, Severity};
-use crate::model::{Entity, EntityKey};
+use crate::catalog::{Catalog, CatalogError, Change, DeleteContext, UpsertOutcome, WriteContext};
+use crate::mapping::pool::Pool;
+use crate::mapping::{CompiledConfig, CompiledResource, ItemMapping, Problem, Severity};
+use crate::model::{Entity, EntityKey, Item, Raw};
 use serde_json::Value;
-use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
 
-/// Entities per catalog transaction.
+/// Entities per catalog call.
 pub const BATCH: usize = 500;
 
-/// Most problems kept in a report (the rest are only counted).
-const PROBLEM_SAMPLE: usize = 100;
+/// How long one item's jq evaluation may take before it is abandoned as an item error.
+pub const DEFAULT_JQ_TIME_LIMIT: Duration = Duration::from_secs(30);
 
-/// Rounds of retrying entities whose relation targets were missing.
-const RELATED_RETRY_ROUNDS: usize = 3;
-
-/// Writes mapped entities to a catalog and keeps the books.
-pub struct Writer<'a, C: Catalog> {
-    catalog: &'a C,
-    blueprints: &'a BlueprintSet,
-    cx: WriteContext,
-    pending: Vec<(String, Entity)>,
-    retry: Vec<(String, Entity)>,
-    /// Keys now in the catalog as this run mapped them.
-    pub written: HashSet<EntityKey>,
-    /// Identifiers whose items failed: their existing entities must not be deleted as stale.
-    pub protected_ids: HashSet<String>,
-    /// Kinds with a failed item whose entity key cannot be known: their stale entities cannot be
-    /// told apart from the failed ones.
-    pub unidentified_failures: Vec<String>,
-    /// Blueprints written in this run.
-    pub blueprints_written: HashSet<String>,
-    plan: Option<Plan>,
-    /// Keys in the catalog before the run, when recording a plan: an entity first created as a
-    /// relation stub and then written in full is planned as a create, not an update.
-    existed: Option<HashSet<EntityKey>>,
+/// What an item that fails to write still protects from stale deletion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Protect {
+    /// Nothing: the item produced entities (only part of it failed).
+    Nothing,
+    /// The entity whose identifier is this Okta id (the identifier mapping is `.id`).
+    Identifier(String),
+    /// Unknown: the item failed before its entity key was known.
+    Unknown,
 }
 
-impl<'a, C: Catalog> Writer<'a, C> {
-    /// A writer for one run; `existed` (the keys in the catalog before the run) turns on
-    /// recording the plan of a dry run.
+/// A field-level problem of an item or entity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldProblem {
+    /// The mapping field, dotted (`properties.email`), or empty.
+    pub field: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// What happened to an item, an entity or a key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The entity is now in the catalog as mapped.
+    Written {
+        /// The kind that mapped it.
+        kind: String,
+        /// Its key.
+        key: EntityKey,
+        /// Created, updated or unchanged.
+        change: Change,
+    },
+    /// The selector left the item out.
+    Filtered {
+        /// The kind.
+        kind: String,
+    },
+    /// The item could not be mapped (its selector, identifier or blueprint failed).
+    ItemFailed {
+        /// The kind.
+        kind: String,
+        /// The item's Okta id.
+        okta_id: String,
+        /// Why.
+        problems: Vec<FieldProblem>,
+        /// What must not be deleted as stale because of it.
+        protect: Protect,
+    },
+    /// The entity was refused by its blueprint or by the catalog; its stored entity is kept.
+    Rejected {
+        /// The kind.
+        kind: String,
+        /// The entity key.
+        key: EntityKey,
+        /// Why.
+        problems: Vec<FieldProblem>,
+    },
+    /// A relation target does not exist and `createMissingRelatedEntities` is off; the entity
+    /// may be written later, once its targets are.
+    MissingRelated {
+        /// The kind.
+        kind: String,
+        /// The whole entity (retried whole, not reduced: W-C4).
+        entity: Box<Entity>,
+        /// The missing target.
+        target: EntityKey,
+    },
+    /// The entity was deleted (asked for, or a dependent of one that was).
+    Deleted {
+        /// The key deleted.
+        key: EntityKey,
+    },
+}
+
+/// What an entity whose item fails its selector means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selection {
+    /// A resync: the item is left out; stale deletion removes its old entity if it is ours.
+    Resync,
+    /// A live event: the item's entity is deleted now (Ocean's `parse_all`).
+    Event,
+}
+
+/// The write service. Owns its catalog, mapping and blueprints; holds at most one batch.
+#[derive(Debug)]
+pub struct Writer {
+    catalog: Arc<dyn Catalog>,
+    config: Arc<CompiledConfig>,
+    blueprints: Arc<BlueprintSet>,
+    write: WriteContext,
+    delete: DeleteContext,
+    jq_time_limit: Duration,
+    pending: Vec<(String, Entity)>,
+}
+
+impl Writer {
+    /// A writer of `config`'s entities into `catalog`, owned by `owner`.
     pub fn new(
-        catalog: &'a C,
-        blueprints: &'a BlueprintSet,
-        cx: WriteContext,
-        existed: Option<HashSet<EntityKey>>,
+        catalog: Arc<dyn Catalog>,
+        config: Arc<CompiledConfig>,
+        blueprints: Arc<BlueprintSet>,
+        owner: &str,
     ) -> Self {
+        let write = WriteContext {
+            owner: owner.to_string(),
+            run_id: format!("writer-{}", jiff::Timestamp::now().as_millisecond()),
+            merge: config.enable_merge_entity,
+            create_missing_related: config.create_missing_related_entities,
+        };
+        let delete = DeleteContext {
+            owner: owner.to_string(),
+            dependents: config.delete_dependent_entities,
+        };
         Self {
             catalog,
+            config,
             blueprints,
-            cx,
-            pending: Vec::new(),
-            retry: Vec::new(),
-            written: HashSet::new(),
-            protected_ids: HashSet::new(),
-            unidentified_failures: Vec::new(),
-            blueprints_written: HashSet::new(),
-            plan: existed.as_ref().map(|_| Plan::default()),
-            existed,
+            write,
+            delete,
+            jq_time_limit: DEFAULT_JQ_TIME_LIMIT,
+            pending: Vec::with_capacity(BATCH),
         }
     }
 
-    /// The planned changes, when recording.
-    pub fn take_plan(&mut self) -> Option<Plan> {
-        self.plan.take()
+    /// Stamps what this writer writes from now on with `run_id`.
+    pub fn set_run(&mut self, run_id: &str) {
+        self.write.run_id = run_id.to_string();
     }
 
-    /// Maps one raw item with `resource` and queues its entities; flushes full batches.
+    /// Sets the time limit of one item's jq evaluation.
+    pub fn set_jq_time_limit(&mut self, limit: Duration) {
+        self.jq_time_limit = limit;
+    }
+
+    /// The catalog written to.
+    pub fn catalog(&self) -> &Arc<dyn Catalog> {
+        &self.catalog
+    }
+
+    /// The mapping.
+    pub fn config(&self) -> &Arc<CompiledConfig> {
+        &self.config
+    }
+
+    /// Entities queued and not yet written (at most [`BATCH`]).
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Entities the writer can hold without allocating (its whole state: at most [`BATCH`]).
+    pub fn held(&self) -> usize {
+        self.pending.capacity()
+    }
+
+    /// Maps `item` with resource `resource` of the config, validates its entities and queues
+    /// them (writing a full batch). With [`Selection::Event`], entities that fail the selector
+    /// are deleted (after the queue is written).
     pub async fn item(
         &mut self,
-        resource: &CompiledResource,
-        item: &Value,
-        report: &mut ResyncReport,
-    ) -> Result<(), CatalogError> {
-        let okta_id = item.get("id").and_then(Value::as_str).unwrap_or("");
-        self.mapped(resource, resource.map_item(item), okta_id, report).await
-    }
-
-    /// Like [`Self::item`] for an item given as JSON text (mapped with
-    /// [`CompiledResource::map_json`], which reads only what the mapping needs); `okta_id` is
-    /// the item's Okta id. Text that is not JSON is an error of the Okta listing.
-    pub async fn item_json(
-        &mut self,
-        resource: &CompiledResource,
-        json: &[u8],
-        okta_id: &str,
-        report: &mut ResyncReport,
-    ) -> Result<Result<(), serde_json::Error>, CatalogError> {
-        let mapped = match resource.map_json(json) {
-            Ok(m) => m,
-            Err(e) => return Ok(Err(e)),
-        };
-        self.mapped(resource, mapped, okta_id, report).await.map(Ok)
-    }
-
-    async fn mapped(
-        &mut self,
-        resource: &CompiledResource,
-        mapped: ItemMapping,
-        okta_id: &str,
-        report: &mut ResyncReport,
-    ) -> Result<(), CatalogError> {
-        let kind = resource.kind().to_string();
-        report.kind_mut(&kind).items += 1;
-        let errors: Vec<_> =
-            mapped.problems.iter().filter(|p| p.severity == Severity::Error).collect();
-        if !errors.is_empty() {
-            report.kind_mut(&kind).failed += 1;
-            for p in &errors {
-                note(report, &kind, okta_id, &p.field, &p.message);
-            }
-            // The item produced no entity; keep whatever it had in the catalog.
-            if mapped.entities.is_empty() {
-                if identifier_is_okta_id(resource.config()) && !okta_id.is_empty() {
-                    self.protected_ids.insert(okta_id.to_string());
-                } else if !self.unidentified_failures.contains(&kind) {
-                    self.unidentified_failures.push(kind.clone());
-                }
-            }
+        resource: usize,
+        item: Item,
+        selection: Selection,
+    ) -> Result<Vec<Outcome>, CatalogError> {
+        let res = &self.config.resources[resource];
+        let kind = res.kind().to_string();
+        let protect_id = res.identifier_is_okta_id().then(|| item.okta_id.clone());
+        let mapped = self.map(resource, item.raw, selection == Selection::Event).await;
+        let mut out = Vec::new();
+        let errors: Vec<FieldProblem> = mapped
+            .problems
+            .into_iter()
+            .filter(|p| p.severity == Severity::Error)
+            .map(|p| FieldProblem { field: p.field, message: p.message })
+            .collect();
+        let failed = !errors.is_empty();
+        if failed {
+            let protect = match (mapped.entities.is_empty(), protect_id) {
+                (false, _) => Protect::Nothing,
+                (true, Some(id)) if !id.is_empty() => Protect::Identifier(id),
+                (true, _) => Protect::Unknown,
+            };
+            out.push(Outcome::ItemFailed {
+                kind: kind.clone(),
+                okta_id: item.okta_id,
+                problems: errors,
+                protect,
+            });
         }
-        if mapped.entities.is_empty() && errors.is_empty() {
-            report.kind_mut(&kind).filtered += 1;
-        }
+        let mut unselected = Vec::new();
+        let mut selected = 0usize;
         for m in mapped.entities {
+            let entity = m.entity;
             if !m.passed_selector {
+                unselected.push(entity.key());
                 continue;
             }
-            let entity = m.entity;
+            selected += 1;
             if let Some(bp) = self.blueprints.get(&entity.blueprint)
                 && let Err(problems) = bp.validate(&entity)
             {
-                report.kind_mut(&kind).failed += 1;
-                self.protected_ids.insert(entity.identifier.clone());
-                for p in problems {
-                    note(report, &kind, &entity.key().to_string(), "", &p.to_string());
-                }
+                let problems = problems
+                    .into_iter()
+                    .map(|p| FieldProblem { field: String::new(), message: p.to_string() })
+                    .collect();
+                out.push(Outcome::Rejected { kind: kind.clone(), key: entity.key(), problems });
                 continue;
             }
             self.pending.push((kind.clone(), entity));
         }
-        if self.pending.len() >= BATCH {
-            self.flush(report).await?;
+        if selected == 0 && !failed {
+            out.push(Outcome::Filtered { kind });
         }
-        Ok(())
+        if self.pending.len() >= BATCH {
+            out.extend(self.flush().await?);
+        }
+        if !unselected.is_empty() {
+            unselected.retain(|k| !self.pending.iter().any(|(_, e)| e.key() == *k));
+            out.extend(self.delete(unselected).await?);
+        }
+        Ok(out)
+    }
+
+    /// A live event's item: mapped by every resource of its kind, entities that fail a selector
+    /// deleted, and everything written before returning.
+    pub async fn event_item(&mut self, item: Item) -> Result<Vec<Outcome>, CatalogError> {
+        let mut out = Vec::new();
+        for resource in self.resources_of(&item.kind) {
+            out.extend(self.item(resource, item.clone(), Selection::Event).await?);
+        }
+        out.extend(self.flush().await?);
+        Ok(out)
+    }
+
+    /// An object deleted in Okta: the entity each resource of `kind` maps it to is deleted (the
+    /// key is computed from a stub `{"id": okta_id}`, as Ocean does).
+    pub async fn gone(&mut self, kind: &str, okta_id: &str) -> Result<Vec<Outcome>, CatalogError> {
+        let stub = serde_json::json!({ "id": okta_id });
+        let mut out = Vec::new();
+        let mut keys = Vec::new();
+        for resource in self.resources_of(kind) {
+            match self.config.resources[resource].key_of(&stub) {
+                Ok(key) => keys.push(key),
+                Err(message) => out.push(Outcome::ItemFailed {
+                    kind: kind.to_string(),
+                    okta_id: okta_id.to_string(),
+                    problems: vec![FieldProblem { field: "identifier".into(), message }],
+                    protect: Protect::Nothing,
+                }),
+            }
+        }
+        out.extend(self.delete(keys).await?);
+        Ok(out)
     }
 
     /// Writes every queued entity.
-    pub async fn flush(&mut self, report: &mut ResyncReport) -> Result<(), CatalogError> {
-        if self.pending.is_empty() {
-            return Ok(());
-        }
+    pub async fn flush(&mut self) -> Result<Vec<Outcome>, CatalogError> {
         let batch = std::mem::take(&mut self.pending);
-        let entities: Vec<Entity> = batch.iter().map(|(_, e)| e.clone()).collect();
-        let outcomes = self.catalog.upsert(&entities, &self.cx).await?;
-        for ((kind, entity), outcome) in batch.into_iter().zip(outcomes) {
-            match outcome {
-                UpsertOutcome::MissingRelated(_) => self.retry.push((kind, entity)),
-                other => self.record(report, &kind, entity, &other),
-            }
-        }
-        Ok(())
+        self.upsert(batch).await
     }
 
-    /// Retries entities whose relation targets were missing, now that every kind is written
-    /// (whole entities, not the reduced copies Ocean retries: W-C4).
-    pub async fn retry_missing_related(
+    /// Writes `entities` (kind, entity) now, after anything queued.
+    pub async fn write(
         &mut self,
-        report: &mut ResyncReport,
-    ) -> Result<(), CatalogError> {
-        for _ in 0..RELATED_RETRY_ROUNDS {
-            if self.retry.is_empty() {
-                break;
-            }
-            let batch = std::mem::take(&mut self.retry);
-            let before = batch.len();
-            for chunk in batch.chunks(BATCH) {
-                let entities: Vec<Entity> = chunk.iter().map(|(_, e)| e.clone()).collect();
-                let outcomes = self.catalog.upsert(&entities, &self.cx).await?;
-                for ((kind, entity), outcome) in chunk.iter().cloned().zip(outcomes) {
-                    match outcome {
-                        UpsertOutcome::MissingRelated(_) => self.retry.push((kind, entity)),
-                        other => self.record(report, &kind, entity, &other),
+        entities: Vec<(String, Entity)>,
+    ) -> Result<Vec<Outcome>, CatalogError> {
+        let mut out = self.flush().await?;
+        out.extend(self.upsert(entities).await?);
+        Ok(out)
+    }
+
+    /// Deletes `keys` (owned by this integration) and, with `deleteDependentEntities`, their
+    /// dependents; anything queued is written first.
+    pub async fn delete(&mut self, keys: Vec<EntityKey>) -> Result<Vec<Outcome>, CatalogError> {
+        let mut out = self.flush().await?;
+        for chunk in keys.chunks(BATCH) {
+            let deleted = self.catalog.delete(chunk.to_vec(), self.delete.clone()).await?;
+            out.extend(deleted.into_iter().map(|key| Outcome::Deleted { key }));
+        }
+        Ok(out)
+    }
+
+    fn resources_of(&self, kind: &str) -> Vec<usize> {
+        let resources = self.config.resources.iter().enumerate();
+        resources.filter(|(_, r)| r.kind() == kind).map(|(i, _)| i).collect()
+    }
+
+    async fn upsert(&self, batch: Vec<(String, Entity)>) -> Result<Vec<Outcome>, CatalogError> {
+        let mut out = Vec::with_capacity(batch.len());
+        let mut batch = batch.into_iter().peekable();
+        while batch.peek().is_some() {
+            let (kinds, entities): (Vec<String>, Vec<Entity>) = batch.by_ref().take(BATCH).unzip();
+            let entities: Arc<[Entity]> = entities.into();
+            let outcomes = self.catalog.upsert(entities.clone(), self.write.clone()).await?;
+            let mut outcomes = outcomes.into_iter();
+            for (kind, entity) in kinds.into_iter().zip(entities.iter()) {
+                let outcome = outcomes.next().unwrap_or_else(|| {
+                    UpsertOutcome::Rejected("the catalog gave no outcome".into())
+                });
+                out.push(match outcome {
+                    UpsertOutcome::Written(change) => {
+                        Outcome::Written { kind, key: entity.key(), change }
                     }
-                }
-            }
-            if self.retry.len() == before {
-                break;
-            }
-        }
-        for (kind, entity) in std::mem::take(&mut self.retry) {
-            let outcome = self.catalog.upsert(std::slice::from_ref(&entity), &self.cx).await?;
-            let outcome =
-                outcome.into_iter().next().unwrap_or(UpsertOutcome::Rejected("no outcome".into()));
-            self.record(report, &kind, entity, &outcome);
-        }
-        Ok(())
-    }
-
-    fn record(
-        &mut self,
-        report: &mut ResyncReport,
-        kind: &str,
-        entity: Entity,
-        outcome: &UpsertOutcome,
-    ) {
-        let key = entity.key();
-        let k = report.kind_mut(kind);
-        match outcome {
-            UpsertOutcome::Created => {
-                k.created += 1;
-                k.upserted += 1;
-                if let Some(p) = &mut self.plan {
-                    p.create.push(key.to_string());
-                }
-            }
-            UpsertOutcome::Updated => {
-                k.updated += 1;
-                k.upserted += 1;
-                if let (Some(p), Some(existed)) = (&mut self.plan, &self.existed) {
-                    if existed.contains(&key) {
-                        p.update.push(key.to_string());
-                    } else {
-                        p.create.push(key.to_string());
+                    UpsertOutcome::MissingRelated(target) => {
+                        Outcome::MissingRelated { kind, entity: Box::new(entity.clone()), target }
                     }
-                }
-            }
-            UpsertOutcome::Unchanged => {
-                k.unchanged += 1;
-                k.upserted += 1;
-            }
-            UpsertOutcome::MissingRelated(target) => {
-                k.failed += 1;
-                self.protected_ids.insert(key.identifier.clone());
-                note(
-                    report,
-                    kind,
-                    &key.to_string(),
-                    "relations",
-                    &format!("related entity {target} does not exist"),
-                );
-                return;
-            }
-            UpsertOutcome::Rejected(why) => {
-                k.failed += 1;
-                self.protected_ids.insert(key.identifier.clone());
-                note(report, kind, &key.to_string(), "", why);
-                return;
+                    UpsertOutcome::Rejected(message) => Outcome::Rejected {
+                        kind,
+                        key: entity.key(),
+                        problems: vec![FieldProblem { field: String::new(), message }],
+                    },
+                });
             }
         }
-        self.blueprints_written.insert(key.blueprint.clone());
-        self.written.insert(key);
+        Ok(out)
+    }
+
+    /// Maps an item: inline when the mapping is native (a panic becomes an item error), on the
+    /// large-stack pool with a time limit when it goes through jaq.
+    async fn map(&self, resource: usize, raw: Raw, all: bool) -> ItemMapping {
+        let res = &self.config.resources[resource];
+        if !res.needs_jaq() {
+            return std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                map_raw(res, &raw, all)
+            }))
+            .unwrap_or_else(|_| crate::mapping::internal_error());
+        }
+        let config = self.config.clone();
+        let job = move || map_raw(&config.resources[resource], &raw, all);
+        match Pool::global().run(job, self.jq_time_limit).await {
+            Ok(mapped) => mapped,
+            Err(e) => ItemMapping {
+                entities: Vec::new(),
+                problems: vec![Problem {
+                    field: String::new(),
+                    message: format!("{e}; item skipped"),
+                    severity: Severity::Error,
+                }],
+            },
+        }
     }
 }
 
-fn note(report: &mut ResyncReport, kind: &str, item: &str, field: &str, message: &str) {
-    report.problem_count += 1;
-    if report.problems.len() < PROBLEM_SAMPLE {
-        report.problems.push(Problem {
-            kind: kind.to_string(),
-            item: item.to_string(),
-            field: field.to_string(),
-            message: message.to_string(),
-        });
+fn map_raw(res: &CompiledResource, raw: &Raw, all: bool) -> ItemMapping {
+    match raw {
+        Raw::Json(text) if !all => res.map_json(text.as_bytes()).unwrap_or_else(not_json),
+        Raw::Json(text) => {
+            serde_json::from_str::<Value>(text).map_or_else(not_json, |v| res.map_item_all(&v))
+        }
+        Raw::Value(v) if all => res.map_item_all(v),
+        Raw::Value(v) => res.map_item(v),
     }
 }
 
-/// True when the resource's identifier is exactly the Okta id (`.id`), so a failed item's
-/// entity key is known even though the item produced no entity.
-fn identifier_is_okta_id(resource: &ResourceConfig) -> bool {
-    matches!(&resource.port.mappings.identifier, MappingValue::Jq(e) if e.source.trim() == ".id")
-}
-
-/// The blueprint a resource writes, when its mapping names it literally (`'"okta-user"'`).
-pub fn literal_blueprint(resource: &ResourceConfig) -> Option<String> {
-    let src = resource.port.mappings.blueprint.source.trim();
-    let quoted = if src.len() >= 2 && src.starts_with('\'') && src.ends_with('\'') {
-        format!("\"{}\"", &src[1..src.len() - 1])
-    } else {
-        src.to_string()
-    };
-    serde_json::from_str::<String>(&quoted).ok().filter(|s| !s.is_empty())
+fn not_json(e: serde_json::Error) -> ItemMapping {
+    ItemMapping {
+        entities: Vec::new(),
+        problems: vec![Problem {
+            field: String::new(),
+            message: format!("the item is not valid JSON: {e}"),
+            severity: Severity::Error,
+        }],
+    }
 }

@@ -21,6 +21,7 @@
 //! item converted once per item.
 
 mod fast;
+pub mod pool;
 mod project;
 
 use crate::blueprint::{Blueprint, BlueprintSet};
@@ -157,10 +158,6 @@ pub struct CompiledResource {
     /// Some expression goes through jaq: map on a large-stack thread.
     needs_jaq: bool,
 }
-
-/// Stack for mapping items with jaq expressions: deep values built by a mapping (e.g. a `reduce`
-/// nesting arrays 100,000 levels deep) must not overflow the caller's stack.
-const JAQ_STACK: usize = 256 << 20;
 
 impl CValue {
     fn exprs<'a>(&'a self, out: &mut Vec<&'a CExpr>) {
@@ -658,6 +655,56 @@ impl CompiledResource {
         &self.config
     }
 
+    /// Whether some expression goes through jaq (and so needs a large stack, see [`pool`]).
+    pub fn needs_jaq(&self) -> bool {
+        self.needs_jaq
+    }
+
+    /// The blueprint, when the mapping names it literally (`'"okta-user"'`).
+    pub fn literal_blueprint(&self) -> Option<&str> {
+        self.literal_blueprint.as_ref().map(|(id, _)| id.as_str())
+    }
+
+    /// Whether the identifier is exactly the item's Okta id (`.id`), so the entity key of an
+    /// item is known even when its mapping fails.
+    pub fn identifier_is_okta_id(&self) -> bool {
+        let CValue::Jq(e) = &self.identifier else { return false };
+        e.fast
+            .as_ref()
+            .and_then(Fast::plain_path)
+            .is_some_and(|p| matches!(p[..], [fast::Seg::Key(k)] if k == "id"))
+    }
+
+    /// The entity key `item` maps to, from the identifier and blueprint expressions alone (the
+    /// selector and the other fields are not evaluated): how the entity of an object deleted in
+    /// Okta is found from a stub such as `{"id": "00u1"}`.
+    pub fn key_of(&self, item: &Value) -> Result<crate::model::EntityKey, String> {
+        let run = || {
+            let it = Item::new(Input::Value(item));
+            let mut out = Out { problems: Vec::new() };
+            let mut field = |name: &str, e: &CExpr| -> Result<String, String> {
+                let v = e.first(&it)?;
+                out.key_string(name, v).ok_or_else(|| {
+                    out.problems.pop().map_or_else(|| format!("{name} is invalid"), |p| p.message)
+                })
+            };
+            let CValue::Jq(id) = &self.identifier else {
+                return Err("search-query identifiers are not supported yet".to_string());
+            };
+            let identifier = field("identifier", id)?;
+            let blueprint = match &self.literal_blueprint {
+                Some((bp, _)) => bp.clone(),
+                None => field("blueprint", &self.blueprint)?,
+            };
+            Ok(crate::model::EntityKey { blueprint, identifier })
+        };
+        if !self.needs_jaq || pool::on_large_stack() {
+            return run();
+        }
+        pool::spawn_large(run)
+            .unwrap_or_else(|_| Err("internal error while evaluating the mapping".into()))
+    }
+
     /// Map one item for a resync: entities rejected by the selector are left out.
     pub fn map_item(&self, item: &Value) -> ItemMapping {
         self.map(item, false)
@@ -670,26 +717,12 @@ impl CompiledResource {
     }
 
     fn map(&self, item: &Value, parse_all: bool) -> ItemMapping {
-        if !self.needs_jaq {
+        // jaq needs a large stack: on a pool worker (or a `pool::spawn_large` thread) map here,
+        // elsewhere on a large-stack thread of its own.
+        if !self.needs_jaq || pool::on_large_stack() {
             return self.map_here(item, parse_all);
         }
-        std::thread::scope(|s| {
-            let worker = std::thread::Builder::new()
-                .name("jq-mapping".into())
-                .stack_size(JAQ_STACK)
-                .spawn_scoped(s, || self.map_here(item, parse_all));
-            match worker {
-                Ok(h) => h.join().unwrap_or_else(|_| ItemMapping {
-                    entities: Vec::new(),
-                    problems: vec![Problem {
-                        field: String::new(),
-                        message: "internal error while evaluating the mapping; item skipped".into(),
-                        severity: Severity::Error,
-                    }],
-                }),
-                Err(_) => self.map_here(item, parse_all),
-            }
-        })
+        pool::spawn_large(|| self.map_here(item, parse_all)).unwrap_or_else(|_| internal_error())
     }
 
     fn map_here(&self, item: &Value, parse_all: bool) -> ItemMapping {
@@ -863,6 +896,18 @@ impl CompiledResource {
             },
             passed_selector: passed,
         })
+    }
+}
+
+/// The result of a mapping that panicked.
+pub fn internal_error() -> ItemMapping {
+    ItemMapping {
+        entities: Vec::new(),
+        problems: vec![Problem {
+            field: String::new(),
+            message: "internal error while evaluating the mapping; item skipped".into(),
+            severity: Severity::Error,
+        }],
     }
 }
 

@@ -12,6 +12,7 @@
 //! - 5xx and network errors are retried with exponential backoff, a bounded number of times;
 //! - at most `max_concurrency` requests are in flight (Okta's org-wide cap is 75).
 
+pub mod api;
 pub mod link;
 pub mod org;
 pub mod ratelimit;

@@ -94,7 +94,7 @@ impl MembershipIndex {
     /// Reads groups (always), members and app assignments (as planned) from Okta.
     pub async fn fetch(client: &OktaClient, plan: IndexPlan) -> Result<Self, OktaError> {
         let mut index = Self::default();
-        let mut pager = client.pager("/api/v1/groups?limit=200");
+        let mut pager = client.groups();
         while let Some(page) = pager.next_page().await? {
             for g in page {
                 index.group_ids.push(Box::from(id_of(&g)));
@@ -104,19 +104,22 @@ impl MembershipIndex {
         index.group_members = vec![Vec::new(); index.groups.len()];
         if plan.members {
             let ids: Vec<String> = index.group_ids.iter().map(|g| g.to_string()).collect();
-            let url = |id: String| format!("/api/v1/groups/{}/users?limit=1000", encode(&id));
             let mut members = std::mem::take(&mut index.group_members);
-            fan_out(client, ids, plan.concurrency, url, |gi, page| {
+            let pager = |c: &OktaClient, id: &str| c.group_members(id);
+            fan_out(client, ids, plan.concurrency, pager, |gi, page| {
                 members[gi].extend(page.into_iter().map(|m| index.intern_member(m)));
             })
             .await?;
             index.group_members = members;
         }
         if plan.applications {
-            index.apps = client.list_all("/api/v1/apps?limit=200").await?;
+            let mut apps = client.apps();
+            while let Some(page) = apps.next_page().await? {
+                index.apps.extend(page);
+            }
             let ids: Vec<String> = index.apps.iter().map(|a| id_of(a).to_string()).collect();
-            let url = |id: String| format!("/api/v1/apps/{}/users?limit=500", encode(&id));
-            fan_out(client, ids, plan.concurrency, url, |ai, page| {
+            let pager = |c: &OktaClient, id: &str| c.app_users(id);
+            fan_out(client, ids, plan.concurrency, pager, |ai, page| {
                 for u in page {
                     let idx = index.intern_id(&u.id);
                     index.user_apps[idx as usize].push(ai as u32);
@@ -325,19 +328,6 @@ pub fn id_of(v: &Value) -> &str {
     v.get("id").and_then(Value::as_str).unwrap_or("")
 }
 
-/// Percent-encodes a path segment or query value.
-pub fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 /// What a listing task reports.
 enum Msg {
     /// A page of listing `i`, as slim records.
@@ -346,14 +336,14 @@ enum Msg {
     Done(Result<(), OktaError>),
 }
 
-/// Lists `url_of(id)` for every id with at most `concurrency` listings at once, handing each
+/// Lists `pager_of(id)` for every id with at most `concurrency` listings at once, handing each
 /// page (slimmed to what the index needs) to `sink` with the id's position as soon as it
 /// arrives, so memory holds a few pages, not every listing. The first error stops the rest.
 async fn fan_out(
     client: &OktaClient,
     ids: Vec<String>,
     concurrency: usize,
-    url_of: impl Fn(String) -> String,
+    pager_of: impl Fn(&OktaClient, &str) -> super::Pager<SlimMember>,
     mut sink: impl FnMut(usize, Vec<SlimMember>),
 ) -> Result<(), OktaError> {
     let concurrency = concurrency.max(1);
@@ -364,10 +354,9 @@ async fn fan_out(
     loop {
         while running < concurrency {
             let Some((i, id)) = queue.next() else { break };
-            let (client, tx, url) = (client.clone(), tx.clone(), url_of(id));
+            let (tx, mut pager) = (tx.clone(), pager_of(client, &id));
             running += 1;
             tasks.spawn(async move {
-                let mut pager = client.pager_of::<SlimMember>(&url);
                 let result = async {
                     while let Some(page) = pager.next_page().await? {
                         if tx.send(Msg::Page(i, page)).await.is_err() {
@@ -435,12 +424,5 @@ mod tests {
         let members: Vec<&str> = g["users"].as_array().unwrap().iter().map(id_of).collect();
         assert_eq!(members, ["00ua", "00ub"]);
         assert_eq!(g["users"][1]["profile"]["login"], "B@x.io");
-    }
-
-    #[test]
-    fn encodes_path_segments() {
-        assert_eq!(encode("00g1"), "00g1");
-        assert_eq!(encode("a b/c"), "a%20b%2Fc");
-        assert_eq!(encode("status eq \"X\""), "status%20eq%20%22X%22");
     }
 }
