@@ -1,6 +1,6 @@
 //! `port-okta catalog …`: inspect the embedded catalog.
 
-use super::sync::sqlite_path;
+use super::target::CatalogTarget;
 use anyhow::bail;
 use port_okta::catalog::Catalog;
 use port_okta::catalog::sqlite::SqliteCatalog;
@@ -21,7 +21,8 @@ pub enum CatalogCommand {
 pub fn run(cmd: CatalogCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         CatalogCommand::Export { catalog } => {
-            let path = sqlite_path(&catalog)?;
+            let target = CatalogTarget::parse(&catalog)?;
+            let path = target.sqlite_path()?;
             if !path.exists() {
                 bail!("catalog {} does not exist (run `port-okta sync` first)", path.display());
             }

@@ -92,7 +92,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         token: Secret::new(token),
         owner: "port-okta-demo".into(),
         allow_env: false,
-        catalog_path: args.catalog.clone(),
+        catalog: super::target::CatalogTarget::Sqlite(args.catalog.clone()),
     };
     let report = execute(&sync_args, &job, &config, &blueprints)?;
     drop(sim);

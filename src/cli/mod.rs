@@ -4,3 +4,4 @@ pub mod catalog;
 pub mod demo;
 pub mod map;
 pub mod sync;
+pub mod target;

@@ -1,10 +1,8 @@
 //! `port-okta sync`: one full resync, then exit (0 success, 1 partial or failed).
 
-use anyhow::{Context, bail};
+use super::target::CatalogTarget;
+use anyhow::bail;
 use port_okta::blueprint::BlueprintSet;
-use port_okta::catalog::Catalog;
-use port_okta::catalog::memory::MemoryCatalog;
-use port_okta::catalog::sqlite::SqliteCatalog;
 use port_okta::config::{self, model::PortAppConfig, settings::Settings};
 use port_okta::engine::resync::Progress;
 use port_okta::engine::{Deletion, ResyncOptions, ResyncReport, resync};
@@ -12,7 +10,7 @@ use port_okta::mapping::{self, JqOptions};
 use port_okta::okta::{ClientOptions, OktaClient};
 use port_okta::secret::Secret;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -56,8 +54,8 @@ pub struct SyncJob {
     pub owner: String,
     /// Whether jq may read the environment.
     pub allow_env: bool,
-    /// The catalog file.
-    pub catalog_path: PathBuf,
+    /// The catalog target.
+    pub catalog: CatalogTarget,
 }
 
 /// Runs `port-okta sync`.
@@ -74,7 +72,7 @@ pub fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
         token,
         owner: settings.integration_identifier.clone(),
         allow_env: settings.allow_env_jq_access,
-        catalog_path: sqlite_path(&args.catalog)?,
+        catalog: CatalogTarget::parse(&args.catalog)?,
     };
     let (config, blueprints) = load_inputs(&args)?;
     let report = execute(&args, &job, &config, &blueprints)?;
@@ -93,22 +91,6 @@ pub fn exit_code(report: &ResyncReport) -> ExitCode {
     } else {
         ExitCode::from(1)
     }
-}
-
-/// `sqlite:PATH` (or a bare path) → PATH.
-pub fn sqlite_path(target: &str) -> anyhow::Result<PathBuf> {
-    if let Some(path) = target.strip_prefix("sqlite:") {
-        if path.is_empty() {
-            bail!("--catalog sqlite: needs a file path, e.g. sqlite:./port-okta.db");
-        }
-        return Ok(PathBuf::from(path));
-    }
-    if target.starts_with("port") || target.contains("://") {
-        bail!(
-            "--catalog {target}: only the embedded catalog (sqlite:PATH) is available in this version"
-        );
-    }
-    Ok(PathBuf::from(target))
 }
 
 /// The mapping and blueprints named by the flags, or the built-in seed ones.
@@ -142,7 +124,7 @@ pub fn execute(
             ..ClientOptions::default()
         },
     )?;
-    let catalog = open_catalog(&job.catalog_path, args.dry_run)?;
+    let catalog = job.catalog.open(args.dry_run)?;
     let opts = ResyncOptions {
         owner: job.owner.clone(),
         dry_run: args.dry_run,
@@ -160,17 +142,6 @@ pub fn execute(
     ));
     reporter.finish();
     Ok(result?)
-}
-
-/// The embedded catalog at `path`. A dry run only reads it, and never creates it: a missing
-/// file plans against an empty catalog.
-fn open_catalog(path: &Path, dry_run: bool) -> anyhow::Result<Arc<dyn Catalog>> {
-    if dry_run && !path.exists() {
-        return Ok(Arc::new(MemoryCatalog::new()));
-    }
-    let catalog =
-        SqliteCatalog::open(path).with_context(|| format!("opening catalog {}", path.display()))?;
-    Ok(Arc::new(catalog))
 }
 
 /// Progress: a live line on a terminal, log lines otherwise.
