@@ -26,7 +26,7 @@ pub fn run(cmd: CatalogCommand) -> anyhow::Result<ExitCode> {
             if !path.exists() {
                 bail!("catalog {} does not exist (run `port-okta sync` first)", path.display());
             }
-            let catalog = SqliteCatalog::open(&path)?;
+            let catalog = SqliteCatalog::open(path)?;
             let runtime = tokio::runtime::Builder::new_current_thread().build()?;
             let entities = runtime.block_on(catalog.export())?;
             let mut out = std::io::stdout().lock();
