@@ -130,6 +130,7 @@ fn plan(st: &SimState, batch: &[Arc<Value>], faults: &DeliveryFaults) -> Vec<Job
     if batch.is_empty() {
         return jobs;
     }
+    let seed = st.fault_seed();
     let hooks: Vec<Hook> = st
         .hooks()
         .values()
@@ -149,7 +150,12 @@ fn plan(st: &SimState, batch: &[Arc<Value>], faults: &DeliveryFaults) -> Vec<Job
         if events.is_empty() {
             continue;
         }
-        if faults.drop > 0.0 && fastrand::f64() < faults.drop {
+        // Deterministic per (seed, hook, event): the same deliveries are dropped or doubled in
+        // every run.
+        let first = events[0].get("uuid").and_then(Value::as_str).unwrap_or("").as_bytes();
+        let roll =
+            |what: &str| crate::state::draw(seed, &[what.as_bytes(), h.id.as_bytes(), first]);
+        if faults.drop > 0.0 && roll("drop") < faults.drop {
             st.hook_stat("dropped");
             continue;
         }
@@ -163,7 +169,7 @@ fn plan(st: &SimState, batch: &[Arc<Value>], faults: &DeliveryFaults) -> Vec<Job
             "contentType": "application/json",
             "data": {"events": events},
         });
-        let copies = if faults.duplicate > 0.0 && fastrand::f64() < faults.duplicate {
+        let copies = if faults.duplicate > 0.0 && roll("duplicate") < faults.duplicate {
             st.hook_stat("duplicated");
             2
         } else {

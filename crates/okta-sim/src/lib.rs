@@ -47,15 +47,25 @@
 //!   ```json
 //!   {"rules": [
 //!      {"family": "list_users", "nth": 3, "status": 403},
+//!      {"family": "list_users", "nth": 2, "count": 10, "status": 500},
 //!      {"family": "*", "rate": 0.05, "status": 503},
 //!      {"family": "groups", "nth": 2, "action": "reset"},
-//!      {"family": "get_user", "action": "slow", "delayMs": 500}],
+//!      {"family": "get_user", "action": "slow", "delayMs": 500},
+//!      {"family": "list_users", "nth": 2, "action": "emptyWithNext"},
+//!      {"family": "list_users", "action": "hide", "ids": ["00u1"]},
+//!      {"path": "/api/v1/groups/00g1/users", "family": "groups", "action": "vanish"}],
+//!    "seed": 7,
 //!    "delivery": {"duplicate": 0.0, "drop": 0.0, "delayMs": 0, "reorder": false},
 //!    "emptyLastPage": false}
 //!   ```
 //!   Families: `list_users`, `get_user`, `user_write`, `groups`, `group_by_id`, `apps`,
-//!   `app_by_id`, `logs`, `other`, or `*`. `nth` counts matching requests from when the rules were
-//!   set. `reset` sends headers then aborts the body, so the client sees a broken connection.
+//!   `app_by_id`, `logs`, `other`, or `*`; `path` narrows a rule to one path. `nth` counts
+//!   matching requests from when the rules were set (`count` consecutive ones fail). `rate`
+//!   draws are deterministic: a hash of `seed`, the rule, the method, the URL and how often that
+//!   URL was asked, so the same requests fail in every run. Actions: `status` (Okta's error
+//!   body), `reset` (headers, then the connection breaks), `slow`, the page faults
+//!   `emptyWithNext` / `empty` / `noLink` / `cycle` / `hide`, `vanish` (the group or user in the
+//!   path is deleted just before the request is served) and `redirect` (302 to `location`).
 //!   `emptyLastPage` gives the last page of id-keyed listings a `next` link to an empty page.
 //! * `POST /__sim/ratelimits/reset`: starts every rate-limit window afresh.
 //!

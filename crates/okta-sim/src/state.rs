@@ -127,12 +127,33 @@ struct Bucket {
 pub struct FaultRule {
     /// Endpoint family name (`list_users`, `groups`, …) or `*` for all `/api/v1` families.
     pub family: String,
+    /// Only requests to exactly this path (no query), e.g. `/api/v1/groups/00g1/users`.
+    pub path: Option<String>,
     /// Fire on the k-th matching request (1-based) counted from when the rules were set.
     pub nth: Option<u64>,
-    /// Fire with this probability (0..=1) on each matching request.
+    /// With `nth`: fire on this many consecutive matching requests from the k-th (default 1),
+    /// so that a client's retries of that request fail too.
+    pub count: Option<u64>,
+    /// Fire with this probability (0..=1) on each matching request. The draw is a hash of the
+    /// fault seed, the rule, the request's method and URL and how many times that URL was
+    /// requested: the same requests fail in every run, whatever order they arrive in.
     pub rate: Option<f64>,
-    /// `status` (default when `status` is set), `reset` (abort the connection) or `slow`.
+    /// What happens (default `status`):
+    /// - `status`: Okta's error for `status` (default 500);
+    /// - `reset`: headers, then the connection breaks;
+    /// - `slow`: `delayMs` more latency;
+    /// - `emptyWithNext`: a 200 `[]` page that keeps its `Link` headers (`next` included);
+    /// - `empty`: a 200 `[]` page with only a `self` link (a listing that looks complete);
+    /// - `noLink`: the page without any `Link` header;
+    /// - `cycle`: the page's `next` points back to the listing's first page;
+    /// - `hide`: the objects whose `id` is in `ids` are left out of the page;
+    /// - `vanish`: the group or user the path names is deleted just before the request is served;
+    /// - `redirect`: a 302 to `location`.
     pub action: Option<String>,
+    /// Object ids for `hide`.
+    pub ids: Vec<String>,
+    /// Target for `redirect`.
+    pub location: Option<String>,
     /// HTTP status for `status` faults; the body is Okta's error for that status.
     pub status: Option<u16>,
     /// Extra latency for `slow` faults.
@@ -167,20 +188,46 @@ pub struct Faults {
     /// Give the last page of id-keyed listings (users, groups, members, a user's groups) a
     /// `next` link anyway, leading to an empty page: clients must treat an empty page as the end.
     pub empty_last_page: bool,
+    /// Seed of `rate` rules and delivery faults (0 when unset).
+    pub seed: u64,
 }
 
 /// What a fault rule decided for one request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum FaultHit {
     Status(u16),
     Reset,
     Slow(u64),
+    EmptyWithNext,
+    Empty,
+    NoLink,
+    Cycle,
+    Hide(Vec<String>),
+    Vanish,
+    Redirect(String),
 }
 
 #[derive(Debug, Default)]
 struct FaultState {
     faults: Faults,
     counters: HashMap<(usize, Family), u64>,
+    /// How many times each (rule, method, URL) was requested: the `rate` draws' input.
+    attempts: HashMap<(usize, String), u64>,
+}
+
+/// A deterministic draw in [0, 1) from a seed and a request's identity (FNV-1a, then a mix).
+pub(crate) fn draw(seed: u64, parts: &[&[u8]]) -> f64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    for part in parts {
+        for b in part.iter().chain(std::iter::once(&0xff)) {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    (h >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// Statistics snapshot returned by `GET /__sim/stats` and [`crate::SimHandle::stats`].
@@ -325,7 +372,7 @@ impl SimState {
             logs: RwLock::new(Vec::new()),
             hooks: Mutex::new(BTreeMap::new()),
             buckets: Mutex::new([Bucket::default(); 9]),
-            faults: Mutex::new(FaultState { faults, counters: HashMap::new() }),
+            faults: Mutex::new(FaultState { faults, ..FaultState::default() }),
             stats: Mutex::new(Stats::default()),
             inflight: AtomicUsize::new(0),
             peak: AtomicUsize::new(0),
@@ -392,12 +439,13 @@ impl SimState {
     }
 
     /// Checks the fault rules for a request.
-    pub(crate) fn fault_for(&self, f: Family, method: &str) -> Option<FaultHit> {
+    pub(crate) fn fault_for(&self, f: Family, method: &str, uri: &str) -> Option<FaultHit> {
         if f == Family::Sim {
             return None;
         }
+        let path = uri.split('?').next().unwrap_or(uri);
         let mut st = self.0.faults.lock().unwrap_or_else(|e| e.into_inner());
-        let FaultState { faults, counters } = &mut *st;
+        let FaultState { faults, counters, attempts } = &mut *st;
         // Every matching rule counts every request it matches, so `nth` means "the n-th request
         // of the family" whatever the other rules did; the first rule that fires wins.
         let mut hit = None;
@@ -408,20 +456,38 @@ impl SimState {
             if r.method.as_deref().is_some_and(|m| !m.eq_ignore_ascii_case(method)) {
                 continue;
             }
+            if r.path.as_deref().is_some_and(|p| p != path) {
+                continue;
+            }
             let c = counters.entry((i, f)).or_insert(0);
             *c += 1;
             if hit.is_some() {
                 continue;
             }
             let fire = match (r.nth, r.rate) {
-                (Some(n), _) => *c == n,
-                (None, Some(p)) => fastrand::f64() < p,
+                (Some(n), _) => *c >= n && *c < n + r.count.unwrap_or(1).max(1),
+                (None, Some(p)) => {
+                    let a = attempts.entry((i, format!("{method} {uri}"))).or_insert(0);
+                    *a += 1;
+                    let idx = (i as u64).to_le_bytes();
+                    let n = a.to_le_bytes();
+                    draw(faults.seed, &[&idx, method.as_bytes(), uri.as_bytes(), &n]) < p
+                }
                 (None, None) => true,
             };
             if fire {
                 hit = Some(match r.action.as_deref() {
                     Some("reset") => FaultHit::Reset,
                     Some("slow") => FaultHit::Slow(r.delay_ms.unwrap_or(1000)),
+                    Some("emptyWithNext") => FaultHit::EmptyWithNext,
+                    Some("empty") => FaultHit::Empty,
+                    Some("noLink") => FaultHit::NoLink,
+                    Some("cycle") => FaultHit::Cycle,
+                    Some("hide") => FaultHit::Hide(r.ids.clone()),
+                    Some("vanish") => FaultHit::Vanish,
+                    Some("redirect") => {
+                        FaultHit::Redirect(r.location.clone().unwrap_or_else(|| "/".into()))
+                    }
                     _ => FaultHit::Status(r.status.unwrap_or(500)),
                 });
             }
@@ -434,6 +500,7 @@ impl SimState {
         let mut st = self.0.faults.lock().unwrap_or_else(|e| e.into_inner());
         st.faults = faults;
         st.counters.clear();
+        st.attempts.clear();
     }
 
     /// The current fault configuration.
@@ -443,6 +510,10 @@ impl SimState {
 
     pub(crate) fn empty_last_page(&self) -> bool {
         self.0.faults.lock().unwrap_or_else(|e| e.into_inner()).faults.empty_last_page
+    }
+
+    pub(crate) fn fault_seed(&self) -> u64 {
+        self.0.faults.lock().unwrap_or_else(|e| e.into_inner()).faults.seed
     }
 
     pub(crate) fn delivery_faults(&self) -> DeliveryFaults {

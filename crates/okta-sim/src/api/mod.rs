@@ -105,7 +105,8 @@ async fn gate(State(st): State<SimState>, mut req: Request, next: Next) -> Respo
         } else if !auth_ok(&st, req.headers()) {
             ApiError::invalid_token().into_response()
         } else {
-            let fault = st.fault_for(fam, &method);
+            let uri = req.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default();
+            let fault = st.fault_for(fam, &method, &uri);
             let latency = st.0.config.latency_ms;
             if latency > 0 {
                 tokio::time::sleep(Duration::from_millis(latency)).await;
@@ -116,6 +117,15 @@ async fn gate(State(st): State<SimState>, mut req: Request, next: Next) -> Respo
                 Some(FaultHit::Slow(ms)) => {
                     tokio::time::sleep(Duration::from_millis(ms)).await;
                     run_checked(req, next).await
+                }
+                Some(FaultHit::Redirect(location)) => redirect(&location),
+                Some(FaultHit::Vanish) => {
+                    vanish(&st, &path);
+                    run_checked(req, next).await
+                }
+                Some(page) => {
+                    let r = run_checked(req, next).await;
+                    page_fault(r, page).await
                 }
                 None => {
                     let r = run_checked(req, next).await;
@@ -163,6 +173,100 @@ fn reset_response() -> Response {
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     r.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from_static("4096"));
     r
+}
+
+/// A 302 to `location` (Okta APIs never redirect; a client must not follow it with its token).
+fn redirect(location: &str) -> Response {
+    let mut r = Response::new(Body::empty());
+    *r.status_mut() = StatusCode::FOUND;
+    if let Ok(v) = HeaderValue::from_str(location) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r
+}
+
+/// The `vanish` fault: the group or user named by the path (`/api/v1/groups/{id}/…`,
+/// `/api/v1/users/{id}/…`) is deleted, as if someone deleted it in the admin console just now.
+fn vanish(st: &SimState, path: &str) {
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let mut org = st.org_write();
+    match segs.as_slice() {
+        ["api", "v1", "groups", id, ..] => {
+            org.remove_group(id);
+        }
+        ["api", "v1", "users", id, ..] => {
+            org.remove_user(id);
+        }
+        _ => {}
+    }
+}
+
+/// Page faults on a successful list response: the body and `Link` headers a misbehaving
+/// server (or proxy) could send.
+async fn page_fault(r: Response, hit: FaultHit) -> Response {
+    if r.status() != StatusCode::OK {
+        return r;
+    }
+    let (mut parts, body) = r.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 256 << 20).await else {
+        return ApiError::for_status(500).into_response();
+    };
+    let links: Vec<String> = parts
+        .headers
+        .get_all(header::LINK)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .collect();
+    let url_of = |l: &str| l.trim_start_matches('<').split('>').next().unwrap_or("").to_owned();
+    let self_url = links.iter().find(|l| l.ends_with("rel=\"self\"")).map(|l| url_of(l));
+    let mut keep: Vec<String> = links.clone();
+    let mut out = bytes.to_vec();
+    match hit {
+        FaultHit::EmptyWithNext => out = b"[]".to_vec(),
+        FaultHit::Empty => {
+            out = b"[]".to_vec();
+            keep.retain(|l| !l.ends_with("rel=\"next\""));
+        }
+        FaultHit::NoLink => keep.clear(),
+        FaultHit::Cycle => {
+            if let Some(self_url) = &self_url {
+                let (path, q) = self_url.split_once('?').unwrap_or((self_url, ""));
+                let pairs: Vec<(String, String)> = crate::util::parse_query(Some(q))
+                    .into_iter()
+                    .filter(|(k, _)| k != "after")
+                    .collect();
+                let first = if pairs.is_empty() {
+                    path.to_owned()
+                } else {
+                    format!("{path}?{}", build_query(&pairs))
+                };
+                keep.retain(|l| !l.ends_with("rel=\"next\""));
+                keep.push(format!("<{first}>; rel=\"next\""));
+            }
+        }
+        FaultHit::Hide(ids) => {
+            if let Ok(items) = serde_json::from_slice::<Vec<Value>>(&bytes) {
+                let shown: Vec<Value> = items
+                    .into_iter()
+                    .filter(|v| {
+                        let id = v.get("id").and_then(Value::as_str).unwrap_or("");
+                        !ids.iter().any(|h| h == id)
+                    })
+                    .collect();
+                out = serde_json::to_vec(&shown).unwrap_or(out);
+            }
+        }
+        _ => {}
+    }
+    parts.headers.remove(header::LINK);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    for l in keep {
+        if let Ok(v) = HeaderValue::from_str(&l) {
+            parts.headers.append(header::LINK, v);
+        }
+    }
+    Response::from_parts(parts, Body::from(out))
 }
 
 /// The `emptyLastPage` fault: a final, non-empty page of an id-keyed listing gets a `next`

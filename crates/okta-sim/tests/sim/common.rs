@@ -32,7 +32,12 @@ pub fn config() -> SimConfig {
 
 pub async fn sim(cfg: SimConfig) -> Sim {
     let h = okta_sim::spawn(cfg, "127.0.0.1:0".parse().unwrap()).await.expect("spawn");
-    Sim { h, http: reqwest::Client::builder().no_proxy().build().unwrap() }
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    Sim { h, http }
 }
 
 impl Sim {

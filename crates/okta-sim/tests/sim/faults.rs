@@ -169,3 +169,101 @@ async fn empty_last_page_fault() {
     assert_eq!(users.len(), all);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn page_faults_shape_the_body_and_links() {
+    let sim = sim(config()).await;
+    let set =
+        |rules: Value| sim.h.set_faults(serde_json::from_value(json!({"rules": rules})).unwrap());
+    // emptyWithNext: `[]` that still says there is more.
+    set(json!([{"family": "list_users", "nth": 1, "action": "emptyWithNext"}]));
+    let r = sim.get("/api/v1/users?limit=10").await;
+    let next = next_link(r.headers());
+    assert_eq!(r.json::<Value>().await.unwrap(), json!([]));
+    assert!(next.is_some_and(|n| n.contains("after=")));
+    // empty: `[]` with only a self link.
+    set(json!([{"family": "groups", "nth": 1, "action": "empty"}]));
+    let r = sim.get("/api/v1/groups").await;
+    assert!(next_link(r.headers()).is_none() && links(r.headers()).len() == 1);
+    assert_eq!(r.json::<Value>().await.unwrap(), json!([]));
+    // noLink: the page without Link headers.
+    set(json!([{"family": "list_users", "nth": 1, "action": "noLink"}]));
+    let r = sim.get("/api/v1/users?limit=10").await;
+    assert!(links(r.headers()).is_empty());
+    assert_eq!(r.json::<Vec<Value>>().await.unwrap().len(), 10);
+    // cycle: page 2's next is page 1 again.
+    set(json!([{"family": "list_users", "nth": 2, "action": "cycle"}]));
+    let first = sim.get("/api/v1/users?limit=10").await;
+    let page2 = next_link(first.headers()).unwrap();
+    let r = sim.get(&page2).await;
+    assert_eq!(next_link(r.headers()).unwrap(), sim.url("/api/v1/users?limit=10"));
+    // hide: the named users are left out.
+    let all = sim.get_json("/api/v1/users?limit=10").await;
+    let hidden = all[3]["id"].as_str().unwrap().to_string();
+    set(json!([{"family": "list_users", "action": "hide", "ids": [hidden]}]));
+    let shown = sim.get_json("/api/v1/users?limit=10").await;
+    assert!(shown.as_array().unwrap().iter().all(|u| u["id"] != hidden.as_str()));
+    assert_eq!(sim.get(&format!("/api/v1/users/{hidden}")).await.status(), 200, "only hidden");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn vanish_deletes_the_object_the_path_names_and_redirect_sends_a_302() {
+    let sim = sim(config()).await;
+    let groups = sim.get_json("/api/v1/groups").await;
+    let gid = groups.as_array().unwrap().iter().find(|g| g["type"] == "OKTA_GROUP").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/api/v1/groups/{gid}/users");
+    sim.h.set_faults(
+        serde_json::from_value(json!({"rules": [
+            {"family": "groups", "path": path, "action": "vanish"},
+            {"family": "list_users", "nth": 1, "action": "redirect", "location": "https://evil.example/x"}
+        ]}))
+        .unwrap(),
+    );
+    assert_eq!(sim.get(&path).await.status(), 404);
+    assert_eq!(sim.get(&format!("/api/v1/groups/{gid}")).await.status(), 404);
+    let r = sim.get("/api/v1/users").await;
+    assert_eq!(r.status(), 302);
+    assert_eq!(r.headers()["location"], "https://evil.example/x");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn count_fails_consecutive_requests_and_rate_draws_repeat_across_runs() {
+    let sim = sim(config()).await;
+    sim.h.set_faults(
+        serde_json::from_value(
+            json!({"rules": [{"family": "groups", "nth": 2, "count": 3, "status": 503}]}),
+        )
+        .unwrap(),
+    );
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(sim.get("/api/v1/groups").await.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 503, 503, 503, 200, 200]);
+    // The same seed fails the same requests in every run; another seed fails others.
+    let run = |seed: u64| {
+        let sim = &sim;
+        async move {
+            sim.h.set_faults(
+                serde_json::from_value(json!({"seed": seed, "rules": [{"family": "list_users", "rate": 0.5, "status": 500}]}))
+                    .unwrap(),
+            );
+            let mut out = Vec::new();
+            for i in 1..=40 {
+                let r = sim.get(&format!("/api/v1/users?limit={i}")).await;
+                out.push(r.status().as_u16());
+            }
+            out
+        }
+    };
+    let (a, b, c) = (run(7).await, run(7).await, run(8).await);
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+    assert!(a.contains(&500) && a.contains(&200));
+    sim.shutdown().await;
+}
