@@ -159,7 +159,12 @@ fn main() {
     let report = runtime
         .block_on(async {
             let catalog = Arc::new(SqliteCatalog::open(&db).unwrap());
-            let opts = ResyncOptions { owner: "bench".into(), dry_run: false, concurrency: 8 };
+            let opts = ResyncOptions {
+                owner: "bench".into(),
+                dry_run: false,
+                concurrency: 8,
+                lock_wait: std::time::Duration::ZERO,
+            };
             let t0 = Instant::now();
             let phase = |p: port_okta::engine::resync::Progress| {
                 if let port_okta::engine::resync::Progress::Phase(name) = p {

@@ -11,7 +11,8 @@
 
 use super::rules::{self, Blueprints, Store};
 use super::{
-    BoxFut, Catalog, CatalogError, DeleteContext, OwnedKey, Stored, UpsertOutcome, WriteContext,
+    BoxFut, Catalog, CatalogError, DeleteContext, OwnedKey, RunInfo, RunOutcome, RunStart, Stored,
+    UpsertOutcome, WriteContext,
 };
 use crate::blueprint::Blueprint;
 use crate::model::{Entity, EntityKey};
@@ -35,6 +36,27 @@ type Job = Box<dyn FnOnce(&mut Db) + Send>;
 struct Db {
     conn: Connection,
     path: String,
+    /// The writer lock (`<catalog>-lock`), held from `begin_run` to `end_run`.
+    lock: Option<std::fs::File>,
+}
+
+/// A run as the `runs` table records it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RunRecord {
+    /// The run id.
+    pub run_id: String,
+    /// The integration that ran it.
+    pub owner: String,
+    /// Its process id.
+    pub pid: u32,
+    /// When it started (RFC 3339).
+    pub started: String,
+    /// When it ended, if it did.
+    pub ended: Option<String>,
+    /// `running`, `completed`, `partial`, `failed` or `interrupted`.
+    pub status: String,
+    /// What was partial or why it failed.
+    pub detail: Option<String>,
 }
 
 const SCHEMA: &str = "
@@ -58,7 +80,20 @@ CREATE TABLE IF NOT EXISTS entities (
     PRIMARY KEY (blueprint, identifier)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entities_by_owner ON entities (datasource, blueprint);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id  TEXT PRIMARY KEY,
+    owner   TEXT NOT NULL,
+    pid     INTEGER NOT NULL,
+    started TEXT NOT NULL,
+    ended   TEXT,
+    status  TEXT NOT NULL,
+    detail  TEXT
+);
 ";
+
+/// How long a write waits for another connection's transaction (readers never block writers in
+/// WAL mode; two writers only meet when something bypasses the run lock).
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl SqliteCatalog {
     /// Opens (creating if needed) the catalog at `path` and starts its thread.
@@ -66,8 +101,9 @@ impl SqliteCatalog {
         let path = path.as_ref().to_path_buf();
         let name = path.display().to_string();
         let conn = Connection::open(&path).map_err(err(&name, "open"))?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(err(&name, "open"))?;
         conn.execute_batch(SCHEMA).map_err(err(&name, "create the schema"))?;
-        let mut db = Db { conn, path: name };
+        let mut db = Db { conn, path: name, lock: None };
         let (jobs, rx) = mpsc::channel::<Job>();
         let worker = std::thread::Builder::new()
             .name("sqlite-catalog".into())
@@ -123,14 +159,21 @@ fn err<'a>(path: &'a str, op: &'static str) -> impl FnOnce(rusqlite::Error) -> C
 }
 
 impl Db {
-    /// Runs `f` in one transaction, committed when `commit` (reads roll back).
+    /// Runs `f` in one transaction, committed when `commit` (reads roll back). A writing
+    /// transaction starts `IMMEDIATE`: it takes SQLite's write lock up front, so a concurrent
+    /// writer waits (up to the busy timeout) instead of failing on a lock upgrade.
     fn tx<T>(
         &mut self,
         op: &'static str,
         commit: bool,
         f: impl FnOnce(&mut TxStore<'_>) -> Result<T, CatalogError>,
     ) -> Result<T, CatalogError> {
-        let tx = self.conn.transaction().map_err(err(&self.path, op))?;
+        let behavior = if commit {
+            rusqlite::TransactionBehavior::Immediate
+        } else {
+            rusqlite::TransactionBehavior::Deferred
+        };
+        let tx = self.conn.transaction_with_behavior(behavior).map_err(err(&self.path, op))?;
         let mut store = TxStore { tx: &tx, path: &self.path, op };
         let out = f(&mut store)?;
         if commit {
@@ -140,6 +183,99 @@ impl Db {
         }
         Ok(out)
     }
+}
+
+/// The lock file next to a catalog.
+fn lock_path(db: &str) -> PathBuf {
+    PathBuf::from(format!("{db}-lock"))
+}
+
+/// Who holds the lock, as its holder wrote it (`pid N, started T`).
+fn holder_of(db: &str) -> String {
+    std::fs::read_to_string(lock_path(db))
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "an unknown process".into())
+}
+
+impl Db {
+    /// Takes the writer lock without waiting; `Ok(false)` when another process holds it.
+    fn try_lock(&mut self, run: &RunInfo) -> Result<bool, CatalogError> {
+        use std::io::Write;
+        let path = lock_path(&self.path);
+        let io = |e: std::io::Error| CatalogError::Closed(format!("{} ({e})", path.display()));
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Ok(false),
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+        }
+        file.set_len(0).map_err(io)?;
+        (&file)
+            .write_all(
+                format!("pid {}, started {}, run {}\n", run.pid, run.started, run.run_id)
+                    .as_bytes(),
+            )
+            .map_err(io)?;
+        self.lock = Some(file);
+        Ok(true)
+    }
+
+    /// Records `run` as running; earlier runs still marked running were interrupted (their
+    /// process died without ending them: we hold the lock they would hold).
+    fn start_run(&mut self, run: &RunInfo) -> Result<RunStart, CatalogError> {
+        self.tx("begin run", true, |s| {
+            let interrupted = read_runs(s, "WHERE status = 'running'", 1000)?;
+            s.tx.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'running'", [])
+                .map_err(s.err())?;
+            s.tx.execute(
+                "INSERT OR REPLACE INTO runs (run_id, owner, pid, started, status)
+                 VALUES (?1, ?2, ?3, ?4, 'running')",
+                params![run.run_id, run.owner, run.pid, run.started.to_string()],
+            )
+            .map_err(s.err())?;
+            let interrupted = interrupted
+                .into_iter()
+                .map(|r| RunInfo {
+                    run_id: r.run_id,
+                    owner: r.owner,
+                    started: r.started.parse().unwrap_or(run.started),
+                    pid: r.pid,
+                })
+                .collect();
+            Ok(RunStart { interrupted })
+        })
+    }
+}
+
+fn read_runs(s: &TxStore<'_>, filter: &str, limit: u32) -> Result<Vec<RunRecord>, CatalogError> {
+    let mut stmt =
+        s.tx.prepare(&format!(
+            "SELECT run_id, owner, pid, started, ended, status, detail FROM runs {filter}
+             ORDER BY started DESC LIMIT {limit}"
+        ))
+        .map_err(s.err())?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(RunRecord {
+                run_id: r.get(0)?,
+                owner: r.get(1)?,
+                pid: r.get(2)?,
+                started: r.get(3)?,
+                ended: r.get(4)?,
+                status: r.get(5)?,
+                detail: r.get(6)?,
+            })
+        })
+        .map_err(s.err())?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(s.err())
 }
 
 /// One transaction's view of the database.
@@ -333,6 +469,28 @@ impl Store for TxStore<'_> {
     }
 }
 
+impl SqliteCatalog {
+    /// The last `limit` runs, newest first. A run still marked running whose lock is free was
+    /// interrupted, and is shown so.
+    pub async fn runs(&self, limit: u32) -> Result<Vec<RunRecord>, CatalogError> {
+        self.call(move |db| {
+            let mut runs = db.tx("list runs", false, |s| read_runs(s, "", limit))?;
+            let held_elsewhere = db.lock.is_none() && {
+                let probe = std::fs::File::open(lock_path(&db.path)).ok();
+                probe
+                    .is_some_and(|f| matches!(f.try_lock(), Err(std::fs::TryLockError::WouldBlock)))
+            };
+            for r in &mut runs {
+                if r.status == "running" && db.lock.is_none() && !held_elsewhere {
+                    r.status = "interrupted".into();
+                }
+            }
+            Ok(runs)
+        })
+        .await
+    }
+}
+
 impl Catalog for SqliteCatalog {
     fn describe(&self) -> String {
         format!("sqlite:{}", self.path.display())
@@ -415,6 +573,47 @@ impl Catalog for SqliteCatalog {
                 let blueprints = s.blueprints()?;
                 rules::delete(s, &blueprints, &keys, &cx)
             })
+        })
+    }
+
+    fn begin_run(&self, run: RunInfo, wait: std::time::Duration) -> BoxFut<'_, RunStart> {
+        Box::pin(async move {
+            let deadline = tokio::time::Instant::now() + wait;
+            // Bounded: one attempt per 100 ms until the deadline.
+            loop {
+                let attempt = run.clone();
+                if self.call(move |db| db.try_lock(&attempt)).await? {
+                    break;
+                }
+                if tokio::time::Instant::now() >= deadline {
+                    let name = self.path.display().to_string();
+                    let holder = self.call(move |db| Ok(holder_of(&db.path))).await?;
+                    return Err(CatalogError::Locked { catalog: name, holder });
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            self.call(move |db| db.start_run(&run)).await
+        })
+    }
+
+    fn end_run(&self, run_id: String, outcome: RunOutcome) -> BoxFut<'_, ()> {
+        self.call(move |db| {
+            let (status, detail) = match outcome {
+                RunOutcome::Completed => ("completed", None),
+                RunOutcome::Partial(why) => ("partial", Some(why)),
+                RunOutcome::Failed(why) => ("failed", Some(why)),
+            };
+            let result = db.tx("end run", true, |s| {
+                s.tx.execute(
+                    "UPDATE runs SET status = ?2, detail = ?3, ended = ?4 WHERE run_id = ?1",
+                    params![run_id, status, detail, jiff::Timestamp::now().to_string()],
+                )
+                .map_err(s.err())?;
+                Ok(())
+            });
+            // The lock goes with the run, whatever happened to the update.
+            db.lock = None;
+            result
         })
     }
 

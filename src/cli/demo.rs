@@ -70,7 +70,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     };
     println!("okta-sim: {} users, {} groups, {} apps at {url}", args.users, args.groups, args.apps);
 
-    for suffix in ["", "-wal", "-shm"] {
+    for suffix in ["", "-wal", "-shm", "-lock"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", args.catalog.display()));
     }
     let config = config::parse_str("examples/full/port-app-config.yml", DEMO_MAPPING)
@@ -86,6 +86,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         concurrency: 8,
         bucket_share: 0.5,
         max_in_flight: 16,
+        lock_timeout: 0.0,
+        allow_insecure_http: false,
     };
     let job = SyncJob {
         okta_url: url.to_string(),

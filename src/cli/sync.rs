@@ -3,6 +3,7 @@
 use super::target::CatalogTarget;
 use anyhow::bail;
 use port_okta::blueprint::BlueprintSet;
+use port_okta::catalog::CatalogError;
 use port_okta::config::{self, model::PortAppConfig, settings::Settings};
 use port_okta::engine::resync::Progress;
 use port_okta::engine::{Deletion, ResyncOptions, ResyncReport, resync};
@@ -42,7 +43,16 @@ pub struct SyncArgs {
     /// Okta requests in flight at most (Okta's org-wide cap is 75).
     #[arg(long, default_value_t = 16)]
     pub max_in_flight: usize,
+    /// Seconds to wait for another sync to let go of the catalog (0: refuse at once; exit 3).
+    #[arg(long, default_value_t = 0.0)]
+    pub lock_timeout: f64,
+    /// Allow plain http:// to an Okta host other than loopback (the token travels in clear).
+    #[arg(long)]
+    pub allow_insecure_http: bool,
 }
+
+/// Exit code of a sync refused because another one holds the catalog.
+pub const EXIT_LOCKED: u8 = 3;
 
 /// Everything a resync needs, resolved from flags and the environment.
 pub struct SyncJob {
@@ -75,7 +85,16 @@ pub fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
         catalog: CatalogTarget::parse(&args.catalog)?,
     };
     let (config, blueprints) = load_inputs(&args)?;
-    let report = execute(&args, &job, &config, &blueprints)?;
+    let report = match execute(&args, &job, &config, &blueprints) {
+        Ok(report) => report,
+        Err(e) => {
+            if let Some(locked @ CatalogError::Locked { .. }) = e.downcast_ref::<CatalogError>() {
+                eprintln!("error: {locked}; nothing was written");
+                return Ok(ExitCode::from(EXIT_LOCKED));
+            }
+            return Err(e);
+        }
+    };
     if args.json {
         println!("{}", serde_json::to_string(&report.to_json())?);
     } else {
@@ -121,6 +140,7 @@ pub fn execute(
         ClientOptions {
             bucket_share: args.bucket_share,
             max_concurrency: args.max_in_flight,
+            allow_insecure_http: args.allow_insecure_http,
             ..ClientOptions::default()
         },
     )?;
@@ -129,6 +149,7 @@ pub fn execute(
         owner: job.owner.clone(),
         dry_run: args.dry_run,
         concurrency: args.concurrency,
+        lock_wait: Duration::from_secs_f64(args.lock_timeout.clamp(0.0, 86_400.0)),
     };
     let reporter = Reporter::new(!args.json && std::io::stderr().is_terminal(), okta.clone());
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -220,6 +241,17 @@ pub fn print_summary(report: &ResyncReport, dry_run: bool) {
         report.deletion.as_text(),
         report.duration_s
     );
+    if report.verify_reads > 0 {
+        println!(
+            "verified before deleting: {} read(s), {} deletion(s) confirmed, {} kept",
+            report.verify_reads,
+            report.verified_deletes,
+            report.kept_after_verification.len()
+        );
+    }
+    for r in &report.interrupted_runs {
+        println!("an earlier run was interrupted: {r}");
+    }
     for e in &report.listing_errors {
         println!("listing error: {e}");
     }

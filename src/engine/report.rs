@@ -78,6 +78,15 @@ pub struct ResyncReport {
     pub problem_count: u64,
     /// In a dry run: the planned changes as entity keys.
     pub plan: Option<Plan>,
+    /// Stale entities deleted after a direct Okta read confirmed their object is gone (404).
+    pub verified_deletes: u64,
+    /// Direct Okta reads made to confirm stale entities before deleting them.
+    pub verify_reads: u64,
+    /// Stale entities kept because Okta still has their object (the listing missed it) or the
+    /// confirming read failed, as `blueprint/identifier`.
+    pub kept_after_verification: Vec<String>,
+    /// Earlier runs that never finished (killed mid-way), as `run_id (pid N, started T)`.
+    pub interrupted_runs: Vec<String>,
 }
 
 /// The changes a dry run found, as `blueprint/identifier` strings.
@@ -123,6 +132,10 @@ impl ResyncReport {
             "listing_errors": self.listing_errors,
             "problem_count": self.problem_count,
             "problems": self.problems,
+            "verified_deletes": self.verified_deletes,
+            "verify_reads": self.verify_reads,
+            "kept_after_verification": self.kept_after_verification,
+            "interrupted_runs": self.interrupted_runs,
         });
         if let Some(plan) = &self.plan {
             out["plan"] = serde_json::to_value(plan).unwrap_or(Value::Null);

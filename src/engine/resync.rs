@@ -9,7 +9,7 @@ use super::plan::PlanCatalog;
 use super::report::{Deletion, Plan, Problem, ResyncReport};
 use super::write::{FieldProblem, Outcome, Protect, Selection, Writer};
 use crate::blueprint::BlueprintSet;
-use crate::catalog::{Catalog, CatalogError, Change};
+use crate::catalog::{Catalog, CatalogError, Change, RunInfo, RunOutcome};
 use crate::mapping::CompiledConfig;
 use crate::model::{Entity, EntityKey, Item, Raw};
 use crate::okta::org::{IndexPlan, MembershipIndex, id_of};
@@ -41,6 +41,8 @@ pub struct ResyncOptions {
     pub dry_run: bool,
     /// Concurrent member/assignment listings.
     pub concurrency: usize,
+    /// How long to wait for another run to let go of the catalog (zero: refuse at once).
+    pub lock_wait: std::time::Duration,
 }
 
 /// A progress notification for terminals and logs.
@@ -78,10 +80,81 @@ pub async fn resync(
         None => catalog,
     };
     tracing::info!(%run_id, catalog = %catalog.describe(), dry_run = opts.dry_run, "resync started");
+    let run = RunInfo {
+        run_id: run_id.clone(),
+        owner: opts.owner.clone(),
+        started: jiff::Timestamp::now(),
+        pid: std::process::id(),
+    };
+    // One writer per catalog: nothing is written before the run holds it.
+    let start = catalog.begin_run(run, opts.lock_wait).await?;
     let mut books = Books::new(&config, plan);
+    for r in start.interrupted {
+        tracing::warn!(
+            run_id = %r.run_id, pid = r.pid, started = %r.started,
+            "an earlier run was interrupted; the catalog may mix its writes with older entities"
+        );
+        books
+            .report
+            .interrupted_runs
+            .push(format!("{} (pid {}, started {})", r.run_id, r.pid, r.started));
+    }
+    let result =
+        run_resync(okta, &config, blueprints, catalog.clone(), opts, &run_id, &mut books, progress)
+            .await;
+    let outcome = match &result {
+        Err(e) => RunOutcome::Failed(e.to_string()),
+        Ok(deletion) if books.report.is_success() && *deletion == Deletion::Done => {
+            RunOutcome::Completed
+        }
+        Ok(Deletion::Skipped(why)) => RunOutcome::Partial(format!("deletion skipped: {why}")),
+        Ok(Deletion::Done) => RunOutcome::Partial(format!(
+            "{} listing error(s), {} problem(s)",
+            books.report.listing_errors.len(),
+            books.report.problem_count
+        )),
+    };
+    let ended = catalog.end_run(run_id.clone(), outcome).await;
+    let deletion = result?;
+    ended?;
+    let stats = okta.stats();
+    let report = books.finish(
+        deletion,
+        stats.requests.load(Ordering::Relaxed) - requests_before,
+        stats.rate_limited.load(Ordering::Relaxed) - r429_before,
+        started.elapsed().as_secs_f64(),
+    );
+    for (kind, k) in &report.kinds {
+        tracing::info!(
+            kind = %kind, items = k.items, upserted = k.upserted, created = k.created,
+            updated = k.updated, unchanged = k.unchanged, failed = k.failed,
+            filtered = k.filtered, deleted = k.deleted, "kind synced"
+        );
+    }
+    tracing::info!(
+        %run_id, okta_requests = report.okta_requests, okta_429 = report.okta_429,
+        deletion = %report.deletion.as_text(), listing_errors = report.listing_errors.len(),
+        problems = report.problem_count, verified_deletes = report.verified_deletes,
+        duration_s = report.duration_s, "resync finished"
+    );
+    Ok(report)
+}
+
+/// The run itself, once it holds the catalog: blueprints, listings, writes, deletion.
+#[allow(clippy::too_many_arguments)]
+async fn run_resync(
+    okta: &OktaClient,
+    config: &Arc<CompiledConfig>,
+    blueprints: Arc<BlueprintSet>,
+    catalog: Arc<dyn Catalog>,
+    opts: &ResyncOptions,
+    run_id: &str,
+    books: &mut Books,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Deletion, CatalogError> {
     catalog.put_blueprints(blueprints.blueprints.clone()).await?;
     let mut writer = Writer::new(catalog, config.clone(), blueprints, &opts.owner);
-    writer.set_run(&run_id);
+    writer.set_run(run_id);
 
     // Memberships first: user items need their groups, group items their members.
     let users = config.resources.iter().filter(|r| r.kind() == USER_KIND);
@@ -99,9 +172,9 @@ pub async fn resync(
                 let kind = resource.kind();
                 let result = match kind {
                     USER_KIND => {
-                        sync_users(okta, ri, &mut index, &mut writer, &mut books, progress).await
+                        sync_users(okta, ri, &mut index, &mut writer, books, progress).await
                     }
-                    GROUP_KIND => sync_groups(ri, &index, &mut writer, &mut books, progress).await,
+                    GROUP_KIND => sync_groups(ri, &index, &mut writer, books, progress).await,
                     other => Err(SyncError::Listing(format!("kind {other} is not implemented"))),
                 };
                 match result {
@@ -122,30 +195,10 @@ pub async fn resync(
             }
         }
     }
-    retry_missing_related(&mut writer, &mut books).await?;
+    retry_missing_related(&mut writer, books).await?;
 
     progress(Progress::Phase("deletion".into()));
-    let deletion = delete_stale(&config, &mut writer, &opts.owner, &mut books).await?;
-    let stats = okta.stats();
-    let report = books.finish(
-        deletion,
-        stats.requests.load(Ordering::Relaxed) - requests_before,
-        stats.rate_limited.load(Ordering::Relaxed) - r429_before,
-        started.elapsed().as_secs_f64(),
-    );
-    for (kind, k) in &report.kinds {
-        tracing::info!(
-            kind = %kind, items = k.items, upserted = k.upserted, created = k.created,
-            updated = k.updated, unchanged = k.unchanged, failed = k.failed,
-            filtered = k.filtered, deleted = k.deleted, "kind synced"
-        );
-    }
-    tracing::info!(
-        %run_id, okta_requests = report.okta_requests, okta_429 = report.okta_429,
-        deletion = %report.deletion.as_text(), listing_errors = report.listing_errors.len(),
-        problems = report.problem_count, duration_s = report.duration_s, "resync finished"
-    );
-    Ok(report)
+    delete_stale(okta, config, &mut writer, &opts.owner, books).await
 }
 
 enum SyncError {
@@ -229,7 +282,7 @@ async fn sync_groups(
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<(), SyncError> {
     let kind = writer.config().resources[resource].kind().to_string();
-    for gi in 0..index.group_count() {
+    for gi in (0..index.group_count()).filter(|&gi| !index.group_gone(gi)) {
         let item = Item {
             kind: kind.clone(),
             okta_id: index.group_id(gi).to_string(),
@@ -279,8 +332,11 @@ async fn retry_missing_related(writer: &mut Writer, books: &mut Books) -> Result
     Ok(())
 }
 
-/// Deletes owned entities of the resynced blueprints that this run did not write.
+/// Deletes owned entities of the resynced blueprints that this run did not write — only when
+/// every listing completed, no blueprint's stale share (cascades included) is over the
+/// threshold, and (up to [`VERIFY_CAP`] of them) a direct Okta read confirms the object is gone.
 async fn delete_stale(
+    okta: &OktaClient,
     config: &CompiledConfig,
     writer: &mut Writer,
     owner: &str,
@@ -289,8 +345,9 @@ async fn delete_stale(
     let errors = books.report.listing_errors.len();
     if errors > 0 {
         return Ok(Deletion::Skipped(format!(
-            "the Okta listing did not complete ({errors} error{})",
-            if errors == 1 { "" } else { "s" }
+            "the Okta listing did not complete ({errors} error{}: {})",
+            if errors == 1 { "" } else { "s" },
+            books.report.listing_errors.join("; ")
         )));
     }
     if !books.unidentified.is_empty() {
@@ -312,18 +369,147 @@ async fn delete_stale(
     if stale.is_empty() {
         return Ok(Deletion::Done);
     }
-    let share = stale.len() as f64 / owned.len() as f64;
-    if share > config.entity_deletion_threshold {
-        return Ok(Deletion::Skipped(format!(
-            "would delete {} of {} owned entities ({:.1}%), above entityDeletionThreshold {}",
-            stale.len(),
-            owned.len(),
-            share * 100.0,
-            config.entity_deletion_threshold
-        )));
+    if let Some(why) = over_threshold(config, writer.catalog().as_ref(), &owned, &stale).await? {
+        return Ok(Deletion::Skipped(why));
     }
-    books.absorb(writer.delete(stale).await?);
+    let confirmed = verify_gone(okta, config, stale, books).await;
+    let verified: HashSet<EntityKey> =
+        confirmed.iter().filter(|(_, v)| *v).map(|(k, _)| k.clone()).collect();
+    let outcomes = writer.delete(confirmed.into_iter().map(|(k, _)| k).collect()).await?;
+    books.report.verified_deletes += outcomes
+        .iter()
+        .filter(|o| matches!(o, Outcome::Deleted { key } if verified.contains(key)))
+        .count() as u64;
+    books.absorb(outcomes);
     Ok(Deletion::Done)
+}
+
+/// Direct Okta reads at most, per run, to confirm stale entities are gone; above it the
+/// threshold alone decides.
+const VERIFY_CAP: usize = 1000;
+
+/// Confirming reads in flight at once (paced like every other request).
+const VERIFY_CONCURRENCY: usize = 8;
+
+/// The per-blueprint stale share, cascades included: the reason deletion must be skipped, if
+/// any blueprint's share is over `entityDeletionThreshold`.
+async fn over_threshold(
+    config: &CompiledConfig,
+    catalog: &dyn Catalog,
+    owned: &[crate::catalog::OwnedKey],
+    stale: &[EntityKey],
+) -> Result<Option<String>, CatalogError> {
+    // What `deleteDependentEntities` would take with them: planned before anything is deleted.
+    let mut doomed: BTreeSet<EntityKey> = stale.iter().cloned().collect();
+    if config.delete_dependent_entities {
+        let mut frontier: Vec<EntityKey> = stale.to_vec();
+        while !frontier.is_empty() {
+            let next: Vec<EntityKey> = catalog
+                .dependents(frontier)
+                .await?
+                .into_iter()
+                .filter(|k| !doomed.contains(k))
+                .collect();
+            doomed.extend(next.iter().cloned());
+            frontier = next;
+        }
+    }
+    let mut owned_per: HashMap<&str, usize> = HashMap::new();
+    for o in owned {
+        *owned_per.entry(o.key.blueprint.as_str()).or_default() += 1;
+    }
+    let mut doomed_per: std::collections::BTreeMap<&str, usize> = Default::default();
+    for k in &doomed {
+        *doomed_per.entry(k.blueprint.as_str()).or_default() += 1;
+    }
+    let threshold = config.entity_deletion_threshold;
+    for (bp, n) in doomed_per {
+        let of = owned_per.get(bp).copied().unwrap_or(0);
+        // A cascade into entities this integration does not own counts as all of them.
+        let share = if of == 0 { 1.0 } else { n as f64 / of as f64 };
+        if share > threshold {
+            let whose = if of == 0 { " (owned by others, reached by the cascade)" } else { "" };
+            return Ok(Some(format!(
+                "would delete {n} of {} {bp} entities{whose} ({:.1}%), above entityDeletionThreshold {threshold}",
+                of.max(n),
+                share * 100.0
+            )));
+        }
+    }
+    Ok(None)
+}
+
+/// Confirms stale entities gone with a direct read of their Okta object: 404 → delete; 200 →
+/// keep (the listing missed it) and report; an error → keep. Entities whose Okta id is not known
+/// (their identifier is not `.id`), and every entity once the candidates exceed [`VERIFY_CAP`],
+/// are deleted on the threshold's word alone. Returns the keys to delete, each with whether a
+/// read confirmed it.
+async fn verify_gone(
+    okta: &OktaClient,
+    config: &CompiledConfig,
+    stale: Vec<EntityKey>,
+    books: &mut Books,
+) -> Vec<(EntityKey, bool)> {
+    // The Okta kind of each blueprint whose identifier is the Okta id.
+    let mut kind_of: HashMap<&str, &str> = HashMap::new();
+    for r in &config.resources {
+        if let (Some(bp), true) = (r.literal_blueprint(), r.identifier_is_okta_id()) {
+            kind_of.entry(bp).or_insert(r.kind());
+        }
+    }
+    let checkable = stale.iter().filter(|k| kind_of.contains_key(k.blueprint.as_str())).count();
+    if checkable > VERIFY_CAP {
+        tracing::warn!(
+            candidates = checkable,
+            cap = VERIFY_CAP,
+            "too many stale entities to confirm one by one; the threshold decides"
+        );
+        return stale.into_iter().map(|k| (k, false)).collect();
+    }
+    let mut out = Vec::with_capacity(stale.len());
+    let mut reads = tokio::task::JoinSet::new();
+    let mut queue = stale.into_iter();
+    loop {
+        while reads.len() < VERIFY_CONCURRENCY {
+            let Some(key) = queue.next() else { break };
+            let Some(kind) = kind_of.get(key.blueprint.as_str()).map(|k| k.to_string()) else {
+                out.push((key, false));
+                continue;
+            };
+            let okta = okta.clone();
+            reads.spawn(async move {
+                let read = match kind.as_str() {
+                    USER_KIND => okta.user(&key.identifier).await,
+                    _ => okta.group(&key.identifier).await,
+                };
+                (key, kind, read)
+            });
+        }
+        let Some(joined) = reads.join_next().await else { break };
+        books.report.verify_reads += 1;
+        let Ok((key, kind, read)) = joined else {
+            books.listing_error("a confirming read failed to run".into());
+            continue;
+        };
+        match read {
+            Ok(None) => out.push((key, true)),
+            Ok(Some(_)) => {
+                books.listing_error(format!(
+                    "{kind}: the listing missed {} which still exists in Okta; its entity is kept",
+                    key.identifier
+                ));
+                books.report.kept_after_verification.push(key.to_string());
+            }
+            Err(e) => {
+                books.listing_error(format!(
+                    "{kind}: could not confirm {} is gone: {e}",
+                    key.identifier
+                ));
+                books.report.kept_after_verification.push(key.to_string());
+            }
+        }
+    }
+    out
 }
 
 /// The run's bookkeeping, fed by the writer's outcomes.

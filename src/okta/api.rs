@@ -87,12 +87,12 @@ impl OktaClient {
         app_links: bool,
     ) -> Result<Option<UserWithLinks>, OktaError> {
         let enc = encode(id);
-        let list = |path: String, wanted: bool| async move {
+        let list = |path: String, wanted: bool, paged: bool| async move {
             if !wanted {
                 return Ok(None);
             }
             let mut all = Vec::new();
-            let mut pager = self.pager(&path);
+            let mut pager = if paged { self.pager(&path) } else { self.pager(&path).unlinked() };
             while let Some(page) = pager.next_page().await? {
                 all.extend(page);
             }
@@ -100,8 +100,9 @@ impl OktaClient {
         };
         let (user, groups, app_links) = tokio::join!(
             self.user(id),
-            list(format!("/api/v1/users/{enc}/groups?limit={GROUPS_PAGE}"), groups),
-            list(format!("/api/v1/users/{enc}/appLinks"), app_links),
+            list(format!("/api/v1/users/{enc}/groups?limit={GROUPS_PAGE}"), groups, true),
+            // App links are not paged: Okta returns them all, without `Link` headers.
+            list(format!("/api/v1/users/{enc}/appLinks"), app_links, false),
         );
         let Some(user) = user? else { return Ok(None) };
         let missing = |r: Result<Option<Vec<Value>>, OktaError>| match r {

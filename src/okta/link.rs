@@ -71,6 +71,18 @@ pub fn origin(url: &str) -> Option<String> {
     Some(format!("{scheme}://{with_port}"))
 }
 
+/// Whether an origin (`scheme://host:port`) is this machine: `localhost`, 127.0.0.0/8 or `::1`.
+pub fn is_loopback(origin: &str) -> bool {
+    let Some((_, authority)) = origin.split_once("://") else { return false };
+    let host = match authority.rsplit_once(':') {
+        Some((h, p)) if p.parse::<u16>().is_ok() => h,
+        _ => authority,
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,6 +114,17 @@ mod tests {
         assert_eq!(next_link(["<https://x/api/v1/users>; rel=\"self\""]), None);
         assert_eq!(next_link(["garbage"]), None);
         assert_eq!(next_link(Vec::<&str>::new()), None);
+    }
+
+    #[test]
+    fn loopback_origins() {
+        assert!(is_loopback("http://127.0.0.1:8080"));
+        assert!(is_loopback("http://127.3.4.5:80"));
+        assert!(is_loopback("http://localhost:80"));
+        assert!(is_loopback("http://[::1]:9000"));
+        assert!(!is_loopback("http://example.com:80"));
+        assert!(!is_loopback("http://127.0.0.1.example.com:80"));
+        assert!(!is_loopback("http://10.0.0.1:80"));
     }
 
     #[test]

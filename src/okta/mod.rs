@@ -10,12 +10,17 @@
 //!   [`ratelimit`]); a 429 waits until the bucket's reset (server `Date` based, capped,
 //!   jittered) and retries with `X-Okta-Retry-For`/`X-Okta-Retry-Count`;
 //! - 5xx and network errors are retried with exponential backoff, a bounded number of times;
-//! - at most `max_concurrency` requests are in flight (Okta's org-wide cap is 75).
+//! - at most `max_concurrency` requests are in flight (Okta's org-wide cap is 75);
+//! - a listing proves it is complete: every page carries a `Link` header, a page with
+//!   `rel="next"` is followed, an empty page with a `next`, or a `next` back to a page already
+//!   read, is an error ([`OktaError::Incomplete`]) — never an early end that would make the
+//!   rest of the org look deleted.
 
 pub mod api;
 pub mod link;
 pub mod org;
 pub mod ratelimit;
+pub mod tls;
 
 use crate::secret::Secret;
 use ratelimit::{Pacer, Permit, RateHeaders, bucket_of};
@@ -40,6 +45,8 @@ pub struct ClientOptions {
     pub backoff_base: Duration,
     /// Timeout of one request.
     pub request_timeout: Duration,
+    /// Allow plain `http://` to a host other than loopback (the token travels in clear text).
+    pub allow_insecure_http: bool,
 }
 
 impl Default for ClientOptions {
@@ -51,6 +58,7 @@ impl Default for ClientOptions {
             max_reset_wait: Duration::from_secs(65),
             backoff_base: Duration::from_millis(200),
             request_timeout: Duration::from_secs(60),
+            allow_insecure_http: false,
         }
     }
 }
@@ -99,6 +107,29 @@ pub enum OktaError {
     /// The configuration cannot produce a client.
     #[error("invalid okta client configuration: {0}")]
     Config(String),
+    /// Okta answered with a redirect, which is never followed with the token.
+    #[error("okta answered {status} for GET {path}, redirecting to {location}; not followed")]
+    Redirect {
+        /// HTTP status (301, 302, 307, …).
+        status: u16,
+        /// Path and query of the request.
+        path: String,
+        /// Where the redirect pointed.
+        location: String,
+    },
+    /// A task of the client failed (it panicked or was cancelled).
+    #[error("{0}")]
+    Task(String),
+    /// A listing could not prove it is complete.
+    #[error("listing {path} is incomplete: page {page} {problem}")]
+    Incomplete {
+        /// Path and query of the listing's first page.
+        path: String,
+        /// The page (1-based) at fault.
+        page: u32,
+        /// What was wrong with it.
+        problem: String,
+    },
 }
 
 impl OktaError {
@@ -131,21 +162,29 @@ pub struct Page<T = Value> {
     pub items: Vec<T>,
     /// The absolute `rel="next"` URL, if there is one.
     pub next: Option<String>,
+    /// Whether the page carried any `Link` header.
+    pub linked: bool,
 }
 
-/// Walks a listing page by page, following `rel="next"`.
+/// Walks a listing page by page, following `rel="next"`, and proves it complete.
 ///
-/// Ends at the first page without `next` or at an empty page (Okta may send a `next` that leads
-/// to `[]`). Bounded: a server that repeats a link, or sends more than a million pages, is an
-/// error rather than an endless loop.
+/// Ends at a page without `next`. Every page must carry a `Link` header (Okta sends at least
+/// `rel="self"` on every list page); an empty page that still has a `next`, or a `next` back to a
+/// page already read (a cycle), is an [`OktaError::Incomplete`] error; so is a listing longer
+/// than a million pages. An empty page without `next` ends the listing (Okta may send a `next`
+/// that leads to `[]`).
 ///
 /// Items are deserialized straight from the body as `T` (raw JSON values by default; a small
 /// typed record where only a few fields are needed, so a page costs what is kept of it).
 #[derive(Debug)]
 pub struct Pager<T = Value> {
     client: OktaClient,
+    first: String,
     next: Option<String>,
     pages: u32,
+    seen: std::collections::HashSet<String>,
+    /// Whether pages must carry `Link` headers (not for unpaged lists such as app links).
+    linked: bool,
     _items: std::marker::PhantomData<fn() -> T>,
 }
 
@@ -154,27 +193,47 @@ impl<T: serde::de::DeserializeOwned> Pager<T> {
     pub async fn next_page(&mut self) -> Result<Option<Vec<T>>, OktaError> {
         let Some(url) = self.next.take() else { return Ok(None) };
         self.pages += 1;
+        let incomplete = |problem: &str| OktaError::Incomplete {
+            path: path_of(&self.first).to_string(),
+            page: self.pages,
+            problem: problem.to_string(),
+        };
         if self.pages > 1_000_000 {
-            return Err(OktaError::Body {
-                path: path_of(&url).to_string(),
-                message: "more than 1,000,000 pages".into(),
-            });
+            return Err(incomplete("is past 1,000,000 pages"));
         }
+        self.seen.insert(cursor_key(&url));
         let page = self.client.get_page_of::<T>(&url).await?;
-        if page.items.is_empty() {
-            return Ok(None);
+        if self.linked && !page.linked {
+            return Err(incomplete("has no Link header"));
         }
         if let Some(next) = page.next {
-            if next == url {
-                return Err(OktaError::Body {
-                    path: path_of(&url).to_string(),
-                    message: "the next link repeats the current page".into(),
-                });
+            if page.items.is_empty() {
+                return Err(incomplete("is empty but links a next page"));
+            }
+            if self.seen.contains(&cursor_key(&next)) {
+                return Err(incomplete("links back to a page already read (a cycle)"));
             }
             self.next = Some(next);
+        } else if page.items.is_empty() {
+            return Ok(None);
         }
         Ok(Some(page.items))
     }
+
+    /// A pager over a list Okta does not page (no `Link` headers required).
+    pub fn unlinked(mut self) -> Self {
+        self.linked = false;
+        self
+    }
+}
+
+/// A page URL as a cursor identity: path plus sorted query, without the origin.
+fn cursor_key(url: &str) -> String {
+    let pq = path_of(url);
+    let (path, query) = pq.split_once('?').unwrap_or((pq, ""));
+    let mut params: Vec<&str> = query.split('&').filter(|p| !p.is_empty()).collect();
+    params.sort_unstable();
+    format!("{path}?{}", params.join("&"))
 }
 
 /// A read-mostly Okta API client. Cheap to clone.
@@ -203,24 +262,32 @@ impl std::fmt::Debug for OktaClient {
 impl OktaClient {
     /// A client for the org at `base_url` (`https://dev-123.okta.com` or `http://127.0.0.1:PORT`).
     ///
-    /// `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` are honoured, and `SSL_CERT_FILE` adds a custom CA
-    /// bundle to the trusted roots.
+    /// Plain `http://` is refused unless the host is loopback or
+    /// [`ClientOptions::allow_insecure_http`] is set. Redirects are never followed.
+    /// `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` are honoured, except that loopback is never proxied.
+    /// `SSL_CERT_FILE` adds a CA bundle to the system's trusted roots.
     pub fn new(base_url: &str, token: Secret, opts: ClientOptions) -> Result<Self, OktaError> {
         let base = base_url.trim_end_matches('/').to_string();
         let origin = link::origin(&base)
             .ok_or_else(|| OktaError::Config(format!("not an absolute http(s) URL: {base}")))?;
+        let loopback = link::is_loopback(&origin);
+        if origin.starts_with("http://") && !loopback && !opts.allow_insecure_http {
+            return Err(OktaError::Config(format!(
+                "refusing to send the Okta token over plain http to {origin}; use https \
+                 (or --allow-insecure-http for a test org you trust)"
+            )));
+        }
         let mut builder = reqwest::Client::builder()
             .timeout(opts.request_timeout)
             .user_agent(concat!("port-okta/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(opts.max_concurrency);
-        if let Ok(path) = std::env::var("SSL_CERT_FILE")
-            && !path.is_empty()
-        {
-            let pem = std::fs::read(&path)
-                .map_err(|e| OktaError::Config(format!("SSL_CERT_FILE {path}: {e}")))?;
-            for cert in reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| OktaError::Config(format!("SSL_CERT_FILE {path}: {e}")))?
-            {
+        if loopback {
+            builder = builder.no_proxy();
+        }
+        if let Some(path) = std::env::var_os("SSL_CERT_FILE").filter(|p| !p.is_empty()) {
+            builder = builder.tls_built_in_root_certs(false);
+            for cert in tls::roots_with(std::path::Path::new(&path), tls::SYSTEM_BUNDLES)? {
                 builder = builder.add_root_certificate(cert);
             }
         }
@@ -257,10 +324,14 @@ impl OktaClient {
 
     /// A pager whose items are deserialized as `T`.
     pub fn pager_of<T: serde::de::DeserializeOwned>(&self, path_and_query: &str) -> Pager<T> {
+        let first = format!("{}{}", self.inner.base, path_and_query);
         Pager {
             client: self.clone(),
-            next: Some(format!("{}{}", self.inner.base, path_and_query)),
+            next: Some(first.clone()),
+            first,
             pages: 0,
+            seen: std::collections::HashSet::new(),
+            linked: true,
             _items: std::marker::PhantomData,
         }
     }
@@ -306,6 +377,7 @@ impl OktaClient {
             path: path.to_string(),
             message: format!("expected a JSON array of objects: {e}"),
         })?;
+        let linked = headers.contains_key(reqwest::header::LINK);
         let links = headers.get_all(reqwest::header::LINK).iter().filter_map(|v| v.to_str().ok());
         let next = link::next_link(links);
         if let Some(next) = &next {
@@ -314,7 +386,7 @@ impl OktaClient {
                 return Err(OktaError::ForeignLink { origin, expected: self.inner.origin.clone() });
             }
         }
-        Ok(Page { items, next })
+        Ok(Page { items, next, linked })
     }
 
     /// GETs one JSON document at `path_and_query` (null when the body is empty).
@@ -406,6 +478,14 @@ impl OktaClient {
                     _ => tokio::time::sleep(self.backoff(attempt) + jitter).await,
                 }
                 continue;
+            }
+            if status.is_redirection() {
+                let location = headers
+                    .get(reqwest::header::LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("(no Location header)")
+                    .to_string();
+                return Err(OktaError::Redirect { status: status.as_u16(), path, location });
             }
             if status.is_server_error() && self.pause_before_retry(&mut attempt).await {
                 continue;

@@ -45,6 +45,8 @@ pub struct MembershipIndex {
     /// Every app, in listing order.
     pub apps: Vec<Value>,
     user_apps: Vec<Vec<u32>>,
+    /// Groups that were deleted while the index was read (their member listing answered 404).
+    gone_groups: Vec<bool>,
 }
 
 /// What the index keeps of a user: the record group items carry as members. Deserialized straight
@@ -101,15 +103,34 @@ impl MembershipIndex {
                 index.groups.push(g.to_string().into_boxed_str());
             }
         }
+        if index.groups.is_empty() {
+            // Every Okta org has the built-in Everyone group: an empty listing is a lie.
+            return Err(OktaError::Incomplete {
+                path: "/api/v1/groups".into(),
+                page: 1,
+                problem: "is empty, but every Okta org has the built-in Everyone group".into(),
+            });
+        }
         index.group_members = vec![Vec::new(); index.groups.len()];
+        index.gone_groups = vec![false; index.groups.len()];
         if plan.members {
             let ids: Vec<String> = index.group_ids.iter().map(|g| g.to_string()).collect();
             let mut members = std::mem::take(&mut index.group_members);
-            let pager = |c: &OktaClient, id: &str| c.group_members(id);
-            fan_out(client, ids, plan.concurrency, pager, |gi, page| {
+            let pager = |c: &OktaClient, id: &str| c.group_members::<SlimMember>(id);
+            let gone = fan_out(client, ids, plan.concurrency, pager, |gi, page| {
                 members[gi].extend(page.into_iter().map(|m| index.intern_member(m)));
             })
             .await?;
+            // A group deleted mid-run has no members and no item: its entity goes stale, and is
+            // deleted once a direct read confirms it is gone.
+            for gi in gone {
+                members[gi].clear();
+                index.gone_groups[gi] = true;
+                tracing::info!(
+                    group = index.group_id(gi),
+                    "group deleted while listing its members"
+                );
+            }
             index.group_members = members;
         }
         if plan.applications {
@@ -118,16 +139,18 @@ impl MembershipIndex {
                 index.apps.extend(page);
             }
             let ids: Vec<String> = index.apps.iter().map(|a| id_of(a).to_string()).collect();
-            let pager = |c: &OktaClient, id: &str| c.app_users(id);
-            fan_out(client, ids, plan.concurrency, pager, |ai, page| {
+            let pager = |c: &OktaClient, id: &str| c.app_users::<SlimMember>(id);
+            let gone = fan_out(client, ids, plan.concurrency, pager, |ai, page| {
                 for u in page {
                     let idx = index.intern_id(&u.id);
                     index.user_apps[idx as usize].push(ai as u32);
                 }
             })
             .await?;
-            // Pages of different apps arrive in any order: keep app-listing order per user.
+            // Pages of different apps arrive in any order: keep app-listing order per user. An app
+            // deleted mid-run assigns nobody.
             for apps in &mut index.user_apps {
+                apps.retain(|a| !gone.contains(&(*a as usize)));
                 apps.sort_unstable();
                 apps.dedup();
             }
@@ -192,6 +215,11 @@ impl MembershipIndex {
     /// How many groups the org has.
     pub fn group_count(&self) -> usize {
         self.groups.len()
+    }
+
+    /// Whether the group at `group_index` was deleted while the index was read (no item).
+    pub fn group_gone(&self, group_index: usize) -> bool {
+        self.gone_groups.get(group_index).copied().unwrap_or(false)
     }
 
     /// The id of the group at `group_index`.
@@ -329,28 +357,31 @@ pub fn id_of(v: &Value) -> &str {
 }
 
 /// What a listing task reports.
-enum Msg {
-    /// A page of listing `i`, as slim records.
-    Page(usize, Vec<SlimMember>),
+enum Msg<T> {
+    /// A page of listing `i`.
+    Page(usize, Vec<T>),
     /// Listing `i` finished.
-    Done(Result<(), OktaError>),
+    Done(usize, Result<(), OktaError>),
 }
 
 /// Lists `pager_of(id)` for every id with at most `concurrency` listings at once, handing each
-/// page (slimmed to what the index needs) to `sink` with the id's position as soon as it
-/// arrives, so memory holds a few pages, not every listing. The first error stops the rest.
-async fn fan_out(
+/// page to `sink` with the id's position as soon as it arrives, so memory holds a few pages, not
+/// every listing. A listing that answers 404 (its object was deleted mid-run) is reported in
+/// the returned positions; any other error stops the rest, and so does a listing task that
+/// panics (an error, never a hang).
+async fn fan_out<T: serde::de::DeserializeOwned + Send + 'static>(
     client: &OktaClient,
     ids: Vec<String>,
     concurrency: usize,
-    pager_of: impl Fn(&OktaClient, &str) -> super::Pager<SlimMember>,
-    mut sink: impl FnMut(usize, Vec<SlimMember>),
-) -> Result<(), OktaError> {
+    pager_of: impl Fn(&OktaClient, &str) -> super::Pager<T>,
+    mut sink: impl FnMut(usize, Vec<T>),
+) -> Result<Vec<usize>, OktaError> {
     let concurrency = concurrency.max(1);
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Msg>(concurrency * 2);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Msg<T>>(concurrency * 2);
     let mut tasks = tokio::task::JoinSet::new();
     let mut queue = ids.into_iter().enumerate();
     let mut running = 0usize;
+    let mut gone = Vec::new();
     loop {
         while running < concurrency {
             let Some((i, id)) = queue.next() else { break };
@@ -366,20 +397,31 @@ async fn fan_out(
                     Ok(())
                 }
                 .await;
-                let _ = tx.send(Msg::Done(result)).await;
+                let _ = tx.send(Msg::Done(i, result)).await;
             });
         }
         if running == 0 {
-            return Ok(());
+            return Ok(gone);
         }
-        match rx.recv().await {
+        let msg = tokio::select! {
+            msg = rx.recv() => msg,
+            Some(Err(e)) = tasks.join_next() => {
+                tasks.abort_all();
+                return Err(OktaError::Task(format!("a listing task failed: {e}")));
+            }
+        };
+        match msg {
             Some(Msg::Page(i, page)) => sink(i, page),
-            Some(Msg::Done(Ok(()))) => running -= 1,
-            Some(Msg::Done(Err(e))) => {
+            Some(Msg::Done(_, Ok(()))) => running -= 1,
+            Some(Msg::Done(i, Err(e))) if e.status() == Some(404) => {
+                running -= 1;
+                gone.push(i);
+            }
+            Some(Msg::Done(_, Err(e))) => {
                 tasks.abort_all();
                 return Err(e);
             }
-            None => return Ok(()),
+            None => return Ok(gone),
         }
     }
 }
@@ -424,5 +466,40 @@ mod tests {
         let members: Vec<&str> = g["users"].as_array().unwrap().iter().map(id_of).collect();
         assert_eq!(members, ["00ua", "00ub"]);
         assert_eq!(g["users"][1]["profile"]["login"], "B@x.io");
+    }
+
+    /// A type whose deserialization panics: the listing task reading it dies.
+    #[derive(Debug)]
+    struct Boom;
+
+    impl<'de> serde::Deserialize<'de> for Boom {
+        fn deserialize<D: serde::Deserializer<'de>>(_: D) -> Result<Self, D::Error> {
+            panic!("boom")
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panicking_listing_task_is_an_error_not_a_hang() {
+        let cfg =
+            okta_sim::SimConfig { users: 20, groups: 4, token: "t".into(), ..Default::default() };
+        let sim = okta_sim::spawn(cfg, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let client =
+            OktaClient::new(&sim.base_url(), crate::secret::Secret::new("t"), Default::default())
+                .unwrap();
+        let ids: Vec<String> = sim.export()["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| id_of(g).to_string())
+            .collect();
+        let pager = |c: &OktaClient, id: &str| c.group_members::<Boom>(id);
+        let listed = fan_out(&client, ids, 2, pager, |_, _| {});
+        // The bound only guards the test against the hang it checks for.
+        let result = tokio::time::timeout(std::time::Duration::from_secs(60), listed).await;
+        sim.shutdown().await;
+        match result {
+            Ok(Err(OktaError::Task(why))) => assert!(why.contains("panic"), "{why}"),
+            other => panic!("expected a task error, got {other:?}"),
+        }
     }
 }
