@@ -167,3 +167,34 @@ async fn ten_thousand_event_calls_hold_no_writer_state() {
     assert_eq!(calls, 10_000);
     assert!(keys(&*catalog).await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_item_over_the_jq_time_limit_is_an_item_error() {
+    // A title that takes seconds of jq work; the limit is far below it.
+    let slow = MAPPING.replace(
+        "title: .profile.login",
+        "title: 'reduce range(30000000) as $i (0; . + 1) | tostring'",
+    );
+    let mut cfg = config::parse_str("slow.yml", &slow).unwrap();
+    cfg.delete_dependent_entities = true;
+    let bps = BlueprintSet::parse_str("bps.json", BLUEPRINTS).unwrap();
+    let compiled = mapping::compile(&cfg, &bps, &JqOptions { allow_env: false }).unwrap();
+    let catalog: Arc<dyn Catalog> = Arc::new(MemoryCatalog::new());
+    catalog.put_blueprints(bps.blueprints.clone()).await.unwrap();
+    let mut w = Writer::new(catalog.clone(), Arc::new(compiled), Arc::new(bps), "okta-events");
+    w.set_jq_time_limit(std::time::Duration::from_millis(50));
+    w.event_item(group("g1")).await.unwrap();
+    let out = w.event_item(user("u1", "ACTIVE", "g1")).await.unwrap();
+    let failed: Vec<&str> = out
+        .iter()
+        .filter_map(|o| match o {
+            Outcome::ItemFailed { okta_id, problems, .. } if okta_id == "u1" => {
+                Some(problems[0].message.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(failed.len(), 1, "{out:?}");
+    assert!(failed[0].contains("took longer than"), "{}", failed[0]);
+    assert_eq!(keys(&*catalog).await, ["grp/g1"], "the slow item wrote nothing");
+}

@@ -65,7 +65,9 @@
 //!   URL was asked, so the same requests fail in every run. Actions: `status` (Okta's error
 //!   body), `reset` (headers, then the connection breaks), `slow`, the page faults
 //!   `emptyWithNext` / `empty` / `noLink` / `cycle` / `hide`, `vanish` (the group or user in the
-//!   path is deleted just before the request is served) and `redirect` (302 to `location`).
+//!   path is deleted just before the request is served), `redirect` (302 to `location`) and
+//!   `hold` (the request waits until the faults are replaced: a test can pause a client at an
+//!   exact request).
 //!   `emptyLastPage` gives the last page of id-keyed listings a `next` link to an empty page.
 //! * `POST /__sim/ratelimits/reset`: starts every rate-limit window afresh.
 //!

@@ -148,7 +148,9 @@ pub struct FaultRule {
     /// - `cycle`: the page's `next` points back to the listing's first page;
     /// - `hide`: the objects whose `id` is in `ids` are left out of the page;
     /// - `vanish`: the group or user the path names is deleted just before the request is served;
-    /// - `redirect`: a 302 to `location`.
+    /// - `redirect`: a 302 to `location`;
+    /// - `hold`: the request waits until the fault configuration is replaced (at most 120 s),
+    ///   then is served: a test can stop a client mid-run at an exact request.
     pub action: Option<String>,
     /// Object ids for `hide`.
     pub ids: Vec<String>,
@@ -205,6 +207,7 @@ pub(crate) enum FaultHit {
     Hide(Vec<String>),
     Vanish,
     Redirect(String),
+    Hold,
 }
 
 #[derive(Debug, Default)]
@@ -242,6 +245,8 @@ pub struct StatsSnapshot {
     pub rate_limited: u64,
     /// 429 responses caused by the concurrency cap.
     pub concurrency_rejected: u64,
+    /// Requests an injected fault rule fired on.
+    pub faults_fired: u64,
     /// Peak number of in-flight API requests.
     pub peak_concurrency: u64,
     /// Requests in flight now.
@@ -269,6 +274,7 @@ struct Stats {
     total: u64,
     rate_limited: u64,
     concurrency_rejected: u64,
+    faults_fired: u64,
     hook: BTreeMap<&'static str, u64>,
 }
 
@@ -294,6 +300,8 @@ pub(crate) struct Inner {
     pub hooks: Mutex<BTreeMap<String, Hook>>,
     buckets: Mutex<[Bucket; 9]>,
     faults: Mutex<FaultState>,
+    /// Notified whenever the fault configuration is replaced (releases `hold` faults).
+    faults_changed: tokio::sync::Notify,
     stats: Mutex<Stats>,
     pub inflight: AtomicUsize,
     pub peak: AtomicUsize,
@@ -373,6 +381,7 @@ impl SimState {
             hooks: Mutex::new(BTreeMap::new()),
             buckets: Mutex::new([Bucket::default(); 9]),
             faults: Mutex::new(FaultState { faults, ..FaultState::default() }),
+            faults_changed: tokio::sync::Notify::new(),
             stats: Mutex::new(Stats::default()),
             inflight: AtomicUsize::new(0),
             peak: AtomicUsize::new(0),
@@ -485,12 +494,17 @@ impl SimState {
                     Some("cycle") => FaultHit::Cycle,
                     Some("hide") => FaultHit::Hide(r.ids.clone()),
                     Some("vanish") => FaultHit::Vanish,
+                    Some("hold") => FaultHit::Hold,
                     Some("redirect") => {
                         FaultHit::Redirect(r.location.clone().unwrap_or_else(|| "/".into()))
                     }
                     _ => FaultHit::Status(r.status.unwrap_or(500)),
                 });
             }
+        }
+        drop(st);
+        if hit.is_some() {
+            self.0.stats.lock().unwrap_or_else(|e| e.into_inner()).faults_fired += 1;
         }
         hit
     }
@@ -501,6 +515,13 @@ impl SimState {
         st.faults = faults;
         st.counters.clear();
         st.attempts.clear();
+        drop(st);
+        self.0.faults_changed.notify_waiters();
+    }
+
+    /// Waits until the fault configuration is replaced, at most `limit`.
+    pub(crate) async fn until_faults_change(&self, limit: std::time::Duration) {
+        let _ = tokio::time::timeout(limit, self.0.faults_changed.notified()).await;
     }
 
     /// The current fault configuration.
@@ -548,6 +569,7 @@ impl SimState {
             total_requests: s.total,
             rate_limited: s.rate_limited,
             concurrency_rejected: s.concurrency_rejected,
+            faults_fired: s.faults_fired,
             peak_concurrency: self.0.peak.load(Ordering::SeqCst) as u64,
             in_flight: self.0.inflight.load(Ordering::SeqCst) as u64,
             hook_deliveries: s.hook.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect(),

@@ -119,6 +119,10 @@ async fn gate(State(st): State<SimState>, mut req: Request, next: Next) -> Respo
                     run_checked(req, next).await
                 }
                 Some(FaultHit::Redirect(location)) => redirect(&location),
+                Some(FaultHit::Hold) => {
+                    st.until_faults_change(Duration::from_secs(120)).await;
+                    run_checked(req, next).await
+                }
                 Some(FaultHit::Vanish) => {
                     vanish(&st, &path);
                     run_checked(req, next).await

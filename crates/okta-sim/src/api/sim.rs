@@ -45,7 +45,20 @@ async fn set_faults(State(st): State<SimState>, body: Bytes) -> ApiResult<Respon
     let f: Faults = serde_json::from_slice(&body).map_err(|e| ApiError::bad_body(e.to_string()))?;
     for r in &f.rules {
         if let Some(a) = r.action.as_deref()
-            && !matches!(a, "status" | "reset" | "slow")
+            && !matches!(
+                a,
+                "status"
+                    | "reset"
+                    | "slow"
+                    | "emptyWithNext"
+                    | "empty"
+                    | "noLink"
+                    | "cycle"
+                    | "hide"
+                    | "vanish"
+                    | "redirect"
+                    | "hold"
+            )
         {
             return Err(ApiError::validation("action", format!("unknown action '{a}'")));
         }

@@ -267,3 +267,27 @@ async fn count_fails_consecutive_requests_and_rate_draws_repeat_across_runs() {
     assert!(a.contains(&500) && a.contains(&200));
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hold_pauses_a_request_until_the_faults_change() {
+    let sim = sim(config()).await;
+    sim.h.set_faults(
+        serde_json::from_value(
+            json!({"rules": [{"family": "groups", "nth": 1, "action": "hold"}]}),
+        )
+        .unwrap(),
+    );
+    let (http, url) = (sim.http.clone(), sim.url("/api/v1/groups"));
+    let held = tokio::spawn(async move {
+        let auth = format!("SSWS {TOKEN}");
+        http.get(url).header("Authorization", auth).send().await.map(|r| r.status())
+    });
+    assert!(poll(200, || sim.h.stats().in_flight == 1).await, "the request arrives");
+    for _ in 0..20 {
+        tokio::task::yield_now().await;
+        assert!(!held.is_finished(), "a held request waits while the faults stay");
+    }
+    sim.h.set_faults(Faults::default());
+    assert_eq!(held.await.unwrap().unwrap(), 200);
+    sim.shutdown().await;
+}
