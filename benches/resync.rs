@@ -159,12 +159,7 @@ fn main() {
     let report = runtime
         .block_on(async {
             let catalog = Arc::new(SqliteCatalog::open(&db).unwrap());
-            let opts = ResyncOptions {
-                owner: "bench".into(),
-                dry_run: false,
-                concurrency: 8,
-                lock_wait: std::time::Duration::ZERO,
-            };
+            let opts = ResyncOptions { concurrency: 8, ..ResyncOptions::new("bench") };
             let t0 = Instant::now();
             let phase = |p: port_okta::engine::resync::Progress| {
                 if let port_okta::engine::resync::Progress::Phase(name) = p {

@@ -18,6 +18,7 @@ pub mod catalog;
 pub mod config;
 pub mod diag;
 pub mod engine;
+pub mod events;
 pub mod jq;
 pub mod mapping;
 pub mod model;

@@ -22,6 +22,11 @@ enum Command {
     Map(cli::map::MapArgs),
     /// One full resync of the Okta org into the catalog, then exit.
     Sync(cli::sync::SyncArgs),
+    /// Run as a service: live events (Okta event hooks, the System Log) and scheduled resyncs.
+    Serve(cli::serve::ServeArgs),
+    /// Inspect the durable event queue of `serve`.
+    #[command(subcommand)]
+    Events(cli::serve::EventsCommand),
     /// Start the Okta simulator, sync it into ./demo-catalog.db, and show the result.
     Demo(cli::demo::DemoArgs),
     /// Inspect the embedded catalog.
@@ -36,6 +41,8 @@ fn main() -> ExitCode {
         Command::Map(args) => cli::map::run(args),
         Command::Sync(args) => cli::sync::run(args),
         Command::Demo(args) => cli::demo::run(args),
+        Command::Serve(args) => cli::serve::run(args),
+        Command::Events(cmd) => cli::serve::events(cmd),
         Command::Catalog(cmd) => cli::catalog::run(cmd),
     };
     match result {

@@ -371,12 +371,7 @@ async fn run(
     let compiled = mapping::compile(&cfg, &bps, &JqOptions { allow_env: false }).unwrap();
     let client =
         OktaClient::new(&sim.base_url(), Secret::new(TOKEN), ClientOptions::default()).unwrap();
-    let opts = ResyncOptions {
-        owner: "okta-conf".into(),
-        dry_run,
-        concurrency: 2,
-        lock_wait: std::time::Duration::ZERO,
-    };
+    let opts = ResyncOptions { dry_run, concurrency: 2, ..ResyncOptions::new("okta-conf") };
     resync(&client, Arc::new(compiled), Arc::new(bps), c, &opts, &|_| {}).await.unwrap()
 }
 

@@ -36,8 +36,9 @@ type Job = Box<dyn FnOnce(&mut Db) + Send>;
 struct Db {
     conn: Connection,
     path: String,
-    /// The writer lock (`<catalog>-lock`), held from `begin_run` to `end_run`.
-    lock: Option<std::fs::File>,
+    /// The writer lock (`<catalog>-lock`), held from `begin_run` to `end_run`, with how many
+    /// runs of this process hold it (a resync inside a `serve` session nests).
+    lock: Option<(std::fs::File, u32)>,
 }
 
 /// A run as the `runs` table records it.
@@ -200,9 +201,14 @@ fn holder_of(db: &str) -> String {
 }
 
 impl Db {
-    /// Takes the writer lock without waiting; `Ok(false)` when another process holds it.
-    fn try_lock(&mut self, run: &RunInfo) -> Result<bool, CatalogError> {
+    /// Takes the writer lock without waiting: `Some(true)` when taken now, `Some(false)` when
+    /// this process already held it (a nested run), `None` when another process holds it.
+    fn try_lock(&mut self, run: &RunInfo) -> Result<Option<bool>, CatalogError> {
         use std::io::Write;
+        if let Some((_, depth)) = &mut self.lock {
+            *depth += 1;
+            return Ok(Some(false));
+        }
         let path = lock_path(&self.path);
         let io = |e: std::io::Error| CatalogError::Closed(format!("{} ({e})", path.display()));
         let file = std::fs::OpenOptions::new()
@@ -214,7 +220,7 @@ impl Db {
             .map_err(io)?;
         match file.try_lock() {
             Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => return Ok(false),
+            Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
             Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
         }
         file.set_len(0).map_err(io)?;
@@ -224,17 +230,21 @@ impl Db {
                     .as_bytes(),
             )
             .map_err(io)?;
-        self.lock = Some(file);
-        Ok(true)
+        self.lock = Some((file, 1));
+        Ok(Some(true))
     }
 
-    /// Records `run` as running; earlier runs still marked running were interrupted (their
-    /// process died without ending them: we hold the lock they would hold).
-    fn start_run(&mut self, run: &RunInfo) -> Result<RunStart, CatalogError> {
+    /// Records `run` as running. When the lock was taken afresh, earlier runs still marked
+    /// running were interrupted (their process died without ending them: this one holds the
+    /// lock they would hold).
+    fn start_run(&mut self, run: &RunInfo, fresh: bool) -> Result<RunStart, CatalogError> {
         self.tx("begin run", true, |s| {
-            let interrupted = read_runs(s, "WHERE status = 'running'", 1000)?;
-            s.tx.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'running'", [])
-                .map_err(s.err())?;
+            let interrupted =
+                if fresh { read_runs(s, "WHERE status = 'running'", 1000)? } else { Vec::new() };
+            if fresh {
+                s.tx.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'running'", [])
+                    .map_err(s.err())?;
+            }
             s.tx.execute(
                 "INSERT OR REPLACE INTO runs (run_id, owner, pid, started, status)
                  VALUES (?1, ?2, ?3, ?4, 'running')",
@@ -580,10 +590,10 @@ impl Catalog for SqliteCatalog {
         Box::pin(async move {
             let deadline = tokio::time::Instant::now() + wait;
             // Bounded: one attempt per 100 ms until the deadline.
-            loop {
+            let fresh = loop {
                 let attempt = run.clone();
-                if self.call(move |db| db.try_lock(&attempt)).await? {
-                    break;
+                if let Some(fresh) = self.call(move |db| db.try_lock(&attempt)).await? {
+                    break fresh;
                 }
                 if tokio::time::Instant::now() >= deadline {
                     let name = self.path.display().to_string();
@@ -591,8 +601,8 @@ impl Catalog for SqliteCatalog {
                     return Err(CatalogError::Locked { catalog: name, holder });
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            }
-            self.call(move |db| db.start_run(&run)).await
+            };
+            self.call(move |db| db.start_run(&run, fresh)).await
         })
     }
 
@@ -611,8 +621,13 @@ impl Catalog for SqliteCatalog {
                 .map_err(s.err())?;
                 Ok(())
             });
-            // The lock goes with the run, whatever happened to the update.
-            db.lock = None;
+            // The lock goes with the last run holding it, whatever happened to the update.
+            if let Some((_, depth)) = &mut db.lock {
+                *depth -= 1;
+                if *depth == 0 {
+                    db.lock = None;
+                }
+            }
             result
         })
     }

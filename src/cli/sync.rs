@@ -146,10 +146,10 @@ pub fn execute(
     )?;
     let catalog = job.catalog.open(args.dry_run)?;
     let opts = ResyncOptions {
-        owner: job.owner.clone(),
         dry_run: args.dry_run,
         concurrency: args.concurrency,
         lock_wait: Duration::from_secs_f64(args.lock_timeout.clamp(0.0, 86_400.0)),
+        ..ResyncOptions::new(&job.owner)
     };
     let reporter = Reporter::new(!args.json && std::io::stderr().is_terminal(), okta.clone());
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;

@@ -8,6 +8,7 @@
 //! deletion lives in [`resync`] because only a complete, error-free listing may decide that
 //! something is gone.
 
+pub mod fresh;
 pub mod plan;
 pub mod report;
 pub mod resync;

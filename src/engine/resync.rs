@@ -5,6 +5,7 @@
 //! targets, the report, a dry run's plan) lives here in [`Books`], fed by the [`Outcome`]s of the
 //! [`Writer`]; the writer itself keeps nothing between calls.
 
+use super::fresh::Freshness;
 use super::plan::PlanCatalog;
 use super::report::{Deletion, Plan, Problem, ResyncReport};
 use super::write::{FieldProblem, Outcome, Protect, Selection, Writer};
@@ -43,6 +44,23 @@ pub struct ResyncOptions {
     pub concurrency: usize,
     /// How long to wait for another run to let go of the catalog (zero: refuse at once).
     pub lock_wait: std::time::Duration,
+    /// Objects live events re-read: an object an event re-read after this resync started
+    /// reading Okta is left as the event wrote it (never overwritten by the resync's older copy,
+    /// never deleted as stale).
+    pub fresh: Option<Arc<Freshness>>,
+}
+
+impl ResyncOptions {
+    /// A real run owned by `owner`: 8 concurrent listings, no waiting for the catalog's lock.
+    pub fn new(owner: &str) -> Self {
+        Self {
+            owner: owner.to_string(),
+            dry_run: false,
+            concurrency: 8,
+            lock_wait: std::time::Duration::ZERO,
+            fresh: None,
+        }
+    }
 }
 
 /// A progress notification for terminals and logs.
@@ -89,6 +107,7 @@ pub async fn resync(
     // One writer per catalog: nothing is written before the run holds it.
     let start = catalog.begin_run(run, opts.lock_wait).await?;
     let mut books = Books::new(&config, plan);
+    books.fresh = opts.fresh.clone().map(|f| (f, Instant::now()));
     for r in start.interrupted {
         tracing::warn!(
             run_id = %r.run_id, pid = r.pid, started = %r.started,
@@ -253,16 +272,22 @@ async fn sync_users(
                 deferred.push(user);
                 continue;
             }
-            let item = index.user_item(user, groups, apps);
             books.report.kind_mut(&kind).items += 1;
+            if books.fresher_elsewhere(id_of(&user)) {
+                continue;
+            }
+            let item = index.user_item(user, groups, apps);
             books.absorb(writer.item(resource, user_item(&kind, item), Selection::Resync).await?);
         }
         progress(Progress::Items { kind: kind.clone(), n });
     }
     let listed = lister.await.map_err(|e| SyncError::Listing(e.to_string()))?;
     for user in deferred {
-        let item = index.user_item(user, groups, apps);
         books.report.kind_mut(&kind).items += 1;
+        if books.fresher_elsewhere(id_of(&user)) {
+            continue;
+        }
+        let item = index.user_item(user, groups, apps);
         books.absorb(writer.item(resource, user_item(&kind, item), Selection::Resync).await?);
     }
     listed?;
@@ -289,7 +314,9 @@ async fn sync_groups(
             raw: Raw::Json(index.group_item_json(gi).into_boxed_str()),
         };
         books.report.kind_mut(&kind).items += 1;
-        books.absorb(writer.item(resource, item, Selection::Resync).await?);
+        if !books.fresher_elsewhere(&item.okta_id) {
+            books.absorb(writer.item(resource, item, Selection::Resync).await?);
+        }
         if gi % 200 == 199 {
             progress(Progress::Items { kind: kind.clone(), n: 200 });
         }
@@ -364,6 +391,7 @@ async fn delete_stale(
         .iter()
         .map(|o| &o.key)
         .filter(|k| !books.written.contains(*k) && !books.protected_ids.contains(&k.identifier))
+        .filter(|k| !books.touched_by_events(&k.identifier))
         .cloned()
         .collect();
     if stale.is_empty() {
@@ -529,6 +557,8 @@ struct Books {
     kind_of_blueprint: HashMap<String, String>,
     /// A dry run's plan and the overlay it is computed on.
     plan: Option<(Plan, Arc<PlanCatalog>)>,
+    /// Live events' record, with when this run started reading Okta.
+    fresh: Option<(Arc<Freshness>, Instant)>,
 }
 
 impl Books {
@@ -550,7 +580,24 @@ impl Books {
             retry: Vec::new(),
             kind_of_blueprint,
             plan: plan.map(|p| (Plan::default(), p)),
+            fresh: None,
         }
+    }
+
+    /// Whether a live event re-read `okta_id` after this run started reading Okta.
+    fn touched_by_events(&self, okta_id: &str) -> bool {
+        self.fresh.as_ref().is_some_and(|(f, since)| f.touched_since(okta_id, *since))
+    }
+
+    /// An item whose object a live event re-read since this run began: the event's copy is
+    /// fresher, so the item is not written, and its entity is not stale.
+    fn fresher_elsewhere(&mut self, okta_id: &str) -> bool {
+        if !self.touched_by_events(okta_id) {
+            return false;
+        }
+        tracing::debug!(okta_id, "left as a live event wrote it");
+        self.protected_ids.insert(okta_id.to_string());
+        true
     }
 
     fn listing_error(&mut self, e: String) {

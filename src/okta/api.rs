@@ -73,6 +73,13 @@ impl OktaClient {
         found(self.get_json(&format!("/api/v1/users/{}", encode(id_or_login))).await)
     }
 
+    /// The user whose primary email is `email` (`None`: there is none).
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<Value>, OktaError> {
+        let search = encode(&format!("profile.email eq \"{}\"", email.replace('"', "")));
+        let found = self.get_json(&format!("/api/v1/users?search={search}&limit=2")).await?;
+        Ok(found.as_array().and_then(|a| a.first()).cloned())
+    }
+
     /// One group by id (`None`: 404).
     pub async fn group(&self, id: &str) -> Result<Option<Value>, OktaError> {
         found(self.get_json(&format!("/api/v1/groups/{}", encode(id))).await)
@@ -123,7 +130,7 @@ fn found(r: Result<Value, OktaError>) -> Result<Option<Value>, OktaError> {
 }
 
 /// Adds `managerId`/`manager` to a `profile:(…)` projection that lacks them.
-fn with_manager_fields(fields: &str) -> String {
+pub fn with_manager_fields(fields: &str) -> String {
     let Some(start) = fields.find("profile:(") else { return fields.to_string() };
     let open = start + "profile:(".len();
     let Some(close) = fields[open..].find(')').map(|i| open + i) else { return fields.to_string() };

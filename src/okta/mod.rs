@@ -18,6 +18,7 @@
 
 pub mod api;
 pub mod link;
+pub mod live;
 pub mod org;
 pub mod ratelimit;
 pub mod tls;
@@ -67,8 +68,10 @@ impl Default for ClientOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum OktaError {
     /// Okta answered with a non-success status that is not retried (or retries ran out).
-    #[error("okta answered {status} {reason} for GET {path}{detail}")]
+    #[error("okta answered {status} {reason} for {method} {path}{detail}")]
     Status {
+        /// The request method.
+        method: String,
         /// HTTP status code.
         status: u16,
         /// Canonical reason phrase.
@@ -402,6 +405,26 @@ impl OktaClient {
         })
     }
 
+    /// Sends `method` with a JSON `body` (or none) to `path_and_query`; returns the JSON answer
+    /// (null when the body is empty). Writes are retried like reads: Okta's write endpoints
+    /// used here (event hooks) are idempotent or checked by the caller.
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path_and_query: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, OktaError> {
+        let url = format!("{}{}", self.inner.base, path_and_query);
+        let (bytes, _) = self.send(method, &url, body).await?;
+        if bytes.is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_slice(&bytes).map_err(|e| OktaError::Body {
+            path: path_of(&url).to_string(),
+            message: e.to_string(),
+        })
+    }
+
     /// Sends one request with pacing and retries; returns the successful body and headers.
     async fn send(
         &self,
@@ -504,6 +527,7 @@ impl OktaClient {
                     inner.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
                 }
                 return Err(OktaError::Status {
+                    method: method.to_string(),
                     status: status.as_u16(),
                     reason: status.canonical_reason().unwrap_or("").to_string(),
                     path,

@@ -204,12 +204,8 @@ impl MembershipIndex {
             .get(manager_id)
             .or_else(|| self.by_name.get(manager_id.to_lowercase().as_str()))?;
         let rec = &self.users[*i as usize];
-        let slim: Value = serde_json::from_str(&rec.slim).unwrap_or(Value::Null);
-        Some(json!({
-            "id": &*rec.id,
-            "login": slim.pointer("/profile/login").cloned().unwrap_or(Value::Null),
-            "email": slim.pointer("/profile/email").cloned().unwrap_or(Value::Null),
-        }))
+        let slim = serde_json::from_str(&rec.slim).unwrap_or_else(|_| json!({ "id": &*rec.id }));
+        Some(manager_ref(&slim))
     }
 
     /// How many groups the org has.
@@ -267,31 +263,19 @@ impl MembershipIndex {
     }
 
     /// A user item: the Okta user plus `groups`, `applications` and `manager`, as configured.
-    pub fn user_item(&self, mut user: Value, groups: bool, applications: bool) -> Value {
+    pub fn user_item(&self, user: Value, groups: bool, applications: bool) -> Value {
         let id = id_of(&user).to_string();
-        let manager = user
-            .pointer("/profile/managerId")
-            .and_then(Value::as_str)
-            .filter(|m| !m.is_empty())
+        let manager = manager_id(&user)
             .map(|m| self.resolve_manager(m).unwrap_or(Value::Null))
             .unwrap_or(Value::Null);
-        if let Value::Object(obj) = &mut user {
-            if groups {
-                obj.insert("groups".into(), Value::Array(self.groups_of(&id)));
-            }
-            if applications {
-                obj.insert("applications".into(), Value::Array(self.app_links(&id)));
-            }
-            obj.insert("manager".into(), manager);
-        }
-        user
+        let groups = groups.then(|| self.groups_of(&id));
+        let applications = applications.then(|| self.app_links(&id));
+        assemble_user_item(user, groups, applications, manager)
     }
 
     /// True when `managerId` is set on `user` but does not resolve (yet).
     pub fn manager_unresolved(&self, user: &Value) -> bool {
-        user.pointer("/profile/managerId")
-            .and_then(Value::as_str)
-            .is_some_and(|m| !m.is_empty() && self.resolve_manager(m).is_none())
+        manager_id(user).is_some_and(|m| self.resolve_manager(m).is_none())
     }
 
     /// A group item as JSON text, built from the stored member records without materialising
@@ -325,16 +309,60 @@ impl MembershipIndex {
 
     /// A group item: the Okta group plus its members as `users`.
     pub fn group_item(&self, group_index: usize) -> Value {
-        let mut group = self.group(group_index);
-        if let Value::Object(obj) = &mut group {
-            obj.insert("users".into(), Value::Array(self.members_of(group_index)));
-        }
-        group
+        assemble_group_item(self.group(group_index), self.members_of(group_index))
     }
 }
 
+/// A user's `profile.managerId`, when set.
+pub fn manager_id(user: &Value) -> Option<&str> {
+    user.pointer("/profile/managerId").and_then(Value::as_str).filter(|m| !m.is_empty())
+}
+
+/// The manager as a user item carries it: `{"id", "login", "email"}` of the manager's user.
+pub fn manager_ref(manager: &Value) -> Value {
+    json!({
+        "id": id_of(manager),
+        "login": manager.pointer("/profile/login").cloned().unwrap_or(Value::Null),
+        "email": manager.pointer("/profile/email").cloned().unwrap_or(Value::Null),
+    })
+}
+
+/// A user item: `user` plus `groups` and `applications` (when asked for) and `manager` — the
+/// one shape the resync and live events both give the mapping.
+pub fn assemble_user_item(
+    mut user: Value,
+    groups: Option<Vec<Value>>,
+    applications: Option<Vec<Value>>,
+    manager: Value,
+) -> Value {
+    if let Value::Object(obj) = &mut user {
+        if let Some(groups) = groups {
+            obj.insert("groups".into(), Value::Array(groups));
+        }
+        if let Some(applications) = applications {
+            obj.insert("applications".into(), Value::Array(applications));
+        }
+        obj.insert("manager".into(), manager);
+    }
+    user
+}
+
+/// A group item: the Okta group plus its members as slim user records (`users`).
+pub fn assemble_group_item(mut group: Value, members: Vec<Value>) -> Value {
+    if let Value::Object(obj) = &mut group {
+        obj.insert("users".into(), Value::Array(members));
+    }
+    group
+}
+
+/// A member as group items carry it: `{"id","status","profile":{"login","email","firstName",
+/// "lastName","displayName"}}` (only what the user has).
+pub fn slim_member(user: &Value) -> Value {
+    serde_json::to_value(SlimMember::of(user)).unwrap_or_else(|_| json!({ "id": id_of(user) }))
+}
+
 /// An app link as `GET /users/{id}/appLinks` returns it, built from the app object.
-fn app_link(app: &Value, sort_order: usize) -> Value {
+pub fn app_link(app: &Value, sort_order: usize) -> Value {
     let link = app.pointer("/_links/appLinks/0/href").cloned().unwrap_or(Value::Null);
     let logo = app.pointer("/_links/logo/0/href").cloned().unwrap_or(Value::Null);
     json!({

@@ -74,12 +74,7 @@ impl Env {
 
     pub async fn sync_with(&self, config: &CompiledConfig) -> ResyncReport {
         let catalog = Arc::new(SqliteCatalog::open(&self.db).unwrap());
-        let opts = ResyncOptions {
-            owner: "okta-e2e".into(),
-            dry_run: false,
-            concurrency: 4,
-            lock_wait: Duration::ZERO,
-        };
+        let opts = ResyncOptions { concurrency: 4, ..ResyncOptions::new("okta-e2e") };
         let (config, blueprints) = (Arc::new(config.clone()), Arc::new(self.blueprints.clone()));
         resync(&self.client(), config, blueprints, catalog, &opts, &|_| {})
             .await
