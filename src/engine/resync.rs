@@ -174,6 +174,9 @@ async fn run_resync(
     catalog.put_blueprints(blueprints.blueprints.clone()).await?;
     let mut writer = Writer::new(catalog, config.clone(), blueprints, &opts.owner);
     writer.set_run(run_id);
+    if let Some((fresh, since)) = &books.fresh {
+        writer.set_fresh(fresh.clone(), *since);
+    }
 
     // Memberships first: user items need their groups, group items their members.
     let users = config.resources.iter().filter(|r| r.kind() == USER_KIND);
@@ -675,6 +678,9 @@ impl Books {
                     self.failed(&kind, &key.to_string(), Some(key.identifier.clone()), &problems)
                 }
                 Outcome::MissingRelated { kind, entity, .. } => self.retry.push((kind, *entity)),
+                Outcome::Superseded { key, .. } => {
+                    self.protected_ids.insert(key.identifier);
+                }
                 Outcome::Deleted { key } => {
                     let kind = self
                         .kind_of_blueprint

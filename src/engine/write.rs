@@ -12,8 +12,9 @@ use crate::mapping::pool::Pool;
 use crate::mapping::{CompiledConfig, CompiledResource, ItemMapping, Problem, Severity};
 use crate::model::{Entity, EntityKey, Item, Raw};
 use serde_json::Value;
+use super::fresh::Freshness;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Entities per catalog call.
 pub const BATCH: usize = 500;
@@ -93,6 +94,14 @@ pub enum Outcome {
         /// The key deleted.
         key: EntityKey,
     },
+    /// Not written: a live event re-read its Okta object after this writer's copy was read,
+    /// so the catalog already holds something at least as fresh.
+    Superseded {
+        /// The kind.
+        kind: String,
+        /// The entity key.
+        key: EntityKey,
+    },
 }
 
 /// What an entity whose item fails its selector means.
@@ -113,8 +122,14 @@ pub struct Writer {
     write: WriteContext,
     delete: DeleteContext,
     jq_time_limit: Duration,
-    pending: Vec<(String, Entity)>,
+    pending: Vec<Pending>,
+    /// Live events' record, with when this writer's copies were read: entities of objects an
+    /// event re-read since then are not written (checked just before each catalog call).
+    fresh: Option<(Arc<Freshness>, Instant)>,
 }
+
+/// A queued entity: its kind, the Okta id of the object it came from, the entity.
+type Pending = (String, String, Entity);
 
 impl Writer {
     /// A writer of `config`'s entities into `catalog`, owned by `owner`.
@@ -142,7 +157,13 @@ impl Writer {
             delete,
             jq_time_limit: DEFAULT_JQ_TIME_LIMIT,
             pending: Vec::with_capacity(BATCH),
+            fresh: None,
         }
+    }
+
+    /// Leaves alone the objects live events re-read after `read_since` (see [`Freshness`]).
+    pub fn set_fresh(&mut self, fresh: Arc<Freshness>, read_since: Instant) {
+        self.fresh = Some((fresh, read_since));
     }
 
     /// Stamps what this writer writes from now on with `run_id`.
@@ -163,6 +184,11 @@ impl Writer {
     /// The mapping.
     pub fn config(&self) -> &Arc<CompiledConfig> {
         &self.config
+    }
+
+    /// The blueprints.
+    pub fn blueprints(&self) -> &Arc<BlueprintSet> {
+        &self.blueprints
     }
 
     /// Entities queued and not yet written (at most [`BATCH`]).
@@ -204,7 +230,7 @@ impl Writer {
             };
             out.push(Outcome::ItemFailed {
                 kind: kind.clone(),
-                okta_id: item.okta_id,
+                okta_id: item.okta_id.clone(),
                 problems: errors,
                 protect,
             });
@@ -228,7 +254,7 @@ impl Writer {
                 out.push(Outcome::Rejected { kind: kind.clone(), key: entity.key(), problems });
                 continue;
             }
-            self.pending.push((kind.clone(), entity));
+            self.pending.push((kind.clone(), item.okta_id.clone(), entity));
         }
         if selected == 0 && !failed {
             out.push(Outcome::Filtered { kind });
@@ -237,7 +263,7 @@ impl Writer {
             out.extend(self.flush().await?);
         }
         if !unselected.is_empty() {
-            unselected.retain(|k| !self.pending.iter().any(|(_, e)| e.key() == *k));
+            unselected.retain(|k| !self.pending.iter().any(|(_, _, e)| e.key() == *k));
             out.extend(self.delete(unselected).await?);
         }
         Ok(out)
@@ -287,6 +313,7 @@ impl Writer {
         entities: Vec<(String, Entity)>,
     ) -> Result<Vec<Outcome>, CatalogError> {
         let mut out = self.flush().await?;
+        let entities = entities.into_iter().map(|(k, e)| (k, e.identifier.clone(), e)).collect();
         out.extend(self.upsert(entities).await?);
         Ok(out)
     }
@@ -307,11 +334,27 @@ impl Writer {
         resources.filter(|(_, r)| r.kind() == kind).map(|(i, _)| i).collect()
     }
 
-    async fn upsert(&self, batch: Vec<(String, Entity)>) -> Result<Vec<Outcome>, CatalogError> {
+    async fn upsert(&self, batch: Vec<Pending>) -> Result<Vec<Outcome>, CatalogError> {
         let mut out = Vec::with_capacity(batch.len());
         let mut batch = batch.into_iter().peekable();
         while batch.peek().is_some() {
-            let (kinds, entities): (Vec<String>, Vec<Entity>) = batch.by_ref().take(BATCH).unzip();
+            let mut kinds = Vec::with_capacity(BATCH);
+            let mut entities = Vec::with_capacity(BATCH);
+            for (kind, okta_id, entity) in batch.by_ref().take(BATCH) {
+                // No await between this check and the catalog call: an event that re-reads the
+                // object later is written after this batch (catalog calls are in order).
+                if let Some((fresh, since)) = &self.fresh
+                    && fresh.touched_since(&okta_id, *since)
+                {
+                    out.push(Outcome::Superseded { kind, key: entity.key() });
+                    continue;
+                }
+                kinds.push(kind);
+                entities.push(entity);
+            }
+            if entities.is_empty() {
+                continue;
+            }
             let entities: Arc<[Entity]> = entities.into();
             let outcomes = self.catalog.upsert(entities.clone(), self.write.clone()).await?;
             let mut outcomes = outcomes.into_iter();

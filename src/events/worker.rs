@@ -82,11 +82,28 @@ impl Worker {
             }
         }
         let mut failures: BTreeMap<Target, Failure> = BTreeMap::new();
-        for (target, deleted) in plan {
+        // Groups whose membership changed without an event of their own (a user created into
+        // Everyone, a deleted user's groups), with the user target that revealed them.
+        let mut follow: BTreeMap<Target, Target> = BTreeMap::new();
+        for (target, deleted) in &plan {
             self.fresh.mark(&target.id);
-            if let Err(e) = self.apply(&target, deleted).await {
-                tracing::warn!(kind = ?target.kind, id = %target.id, error = %e, "event target failed");
-                failures.insert(target, e);
+            match self.apply(target, *deleted).await {
+                Ok(groups) => {
+                    for g in groups.into_iter().filter(|g| !plan.contains_key(g)) {
+                        follow.entry(g).or_insert_with(|| target.clone());
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(kind = ?target.kind, id = %target.id, error = %e, "event target failed");
+                    failures.insert(target.clone(), e);
+                }
+            }
+        }
+        for (group, cause) in follow {
+            self.fresh.mark(&group.id);
+            if let Err(e) = self.apply(&group, false).await {
+                tracing::warn!(id = %group.id, error = %e, "group refresh after a membership change failed");
+                failures.entry(cause).or_insert(e);
             }
         }
         let mut done = Vec::new();
@@ -124,8 +141,9 @@ impl Worker {
         Ok(due.len())
     }
 
-    /// Writes one target's current state (or deletes its entity).
-    async fn apply(&mut self, target: &Target, deleted: bool) -> Result<(), Failure> {
+    /// Writes one target's current state (or deletes its entity); for a user, returns the groups
+    /// whose members changed with it (when a group mapping reads `.users`).
+    async fn apply(&mut self, target: &Target, deleted: bool) -> Result<Vec<Target>, Failure> {
         let kind = match target.kind {
             TargetKind::User => USER_KIND,
             TargetKind::Group => GROUP_KIND,
@@ -140,8 +158,13 @@ impl Worker {
             .map(|(i, _)| i)
             .collect();
         if resources.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
+        let before = match target.kind {
+            TargetKind::User => self.stored_groups(&target.id).await?,
+            TargetKind::Group => None,
+        };
+        let mut after: Option<Vec<String>> = deleted.then(Vec::new);
         let items: Option<Vec<serde_json::Value>> = match (deleted, target.kind) {
             (true, _) => None,
             (false, TargetKind::User) => {
@@ -156,7 +179,16 @@ impl Worker {
                         }
                     })
                     .collect();
-                self.reader.user_items(&target.id, &shapes).await?
+                match self.reader.user_items(&target.id, &shapes).await? {
+                    Some((items, groups)) => {
+                        after = groups;
+                        Some(items)
+                    }
+                    None => {
+                        after = Some(Vec::new());
+                        None
+                    }
+                }
             }
             (false, TargetKind::Group) => {
                 let item = self.reader.group_item(&target.id).await?;
@@ -194,7 +226,56 @@ impl Worker {
                 _ => None,
             })
             .collect();
-        if problems.is_empty() { Ok(()) } else { Err(Failure::Item(problems.join("; "))) }
+        if !problems.is_empty() {
+            return Err(Failure::Item(problems.join("; ")));
+        }
+        // Membership changed on the user's side: the groups it left or joined.
+        let (Some(before), Some(after)) = (before, after) else { return Ok(Vec::new()) };
+        let changed: std::collections::BTreeSet<&String> =
+            before.iter().filter(|g| !after.contains(g)).chain(after.iter().filter(|g| !before.contains(g))).collect();
+        Ok(changed.into_iter().map(|id| Target { kind: TargetKind::Group, id: id.clone() }).collect())
+    }
+
+    /// The user's groups as its stored entity relates them (its relations to a group blueprint
+    /// whose identifier is the Okta id) — `None` when no group mapping reads `.users` (nothing
+    /// to follow) or the groups cannot be known from the catalog.
+    async fn stored_groups(&self, user_id: &str) -> Result<Option<Vec<String>>, Failure> {
+        let config = self.writer.config();
+        let group_bps: Vec<&str> = config
+            .resources
+            .iter()
+            .filter(|r| r.kind() == GROUP_KIND && r.reads("users") && r.identifier_is_okta_id())
+            .filter_map(|r| r.literal_blueprint())
+            .collect();
+        if group_bps.is_empty() {
+            return Ok(None);
+        }
+        let keys: Vec<crate::model::EntityKey> = config
+            .resources
+            .iter()
+            .filter(|r| r.kind() == USER_KIND && r.identifier_is_okta_id())
+            .filter_map(|r| r.literal_blueprint())
+            .map(|bp| crate::model::EntityKey { blueprint: bp.to_string(), identifier: user_id.to_string() })
+            .collect();
+        let mut groups = Vec::new();
+        for stored in self.writer.catalog().get(keys).await?.into_iter().flatten() {
+            let Some(bp) = self.writer.blueprints().get(&stored.entity.blueprint) else { continue };
+            for (name, rel) in bp.relations.iter() {
+                if !group_bps.contains(&rel.target.as_str()) {
+                    continue;
+                }
+                match stored.entity.relations.get(name.as_str()) {
+                    Some(serde_json::Value::String(s)) => groups.push(s.clone()),
+                    Some(serde_json::Value::Array(a)) => {
+                        groups.extend(a.iter().filter_map(|v| v.as_str()).map(String::from))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        groups.sort_unstable();
+        groups.dedup();
+        Ok(Some(groups))
     }
 }
 

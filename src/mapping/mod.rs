@@ -655,6 +655,12 @@ impl CompiledResource {
         &self.config
     }
 
+    /// Whether the mapping may read the item's top-level `key` (always true when some
+    /// expression goes through jaq, which may read anything).
+    pub fn reads(&self, key: &str) -> bool {
+        self.projection.as_ref().is_none_or(|p| p.reads(key))
+    }
+
     /// Whether some expression goes through jaq (and so needs a large stack, see [`pool`]).
     pub fn needs_jaq(&self) -> bool {
         self.needs_jaq

@@ -30,6 +30,11 @@ impl Node {
         Node { all: true, ..Node::default() }
     }
 
+    /// Whether the top-level key `k` is read.
+    pub fn reads(&self, k: &str) -> bool {
+        self.all || self.key(k).is_some()
+    }
+
     /// The position and node of a needed key.
     fn key(&self, k: &str) -> Option<(usize, &Node)> {
         self.keys.iter().enumerate().find(|(_, (key, _))| key == k).map(|(i, (_, n))| (i, n))

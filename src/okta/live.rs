@@ -53,12 +53,13 @@ impl LiveReader {
         &self.client
     }
 
-    /// The user item of `id` in each shape (`None`: the user does not exist).
+    /// The user item of `id` in each shape, with the ids of the user's groups when they were
+    /// read (`None`: the user does not exist).
     pub async fn user_items(
         &self,
         id: &str,
         shapes: &[UserShape],
-    ) -> Result<Option<Vec<Value>>, OktaError> {
+    ) -> Result<Option<(Vec<Value>, Option<Vec<String>>)>, OktaError> {
         let groups = shapes.iter().any(|s| s.groups);
         let links = shapes.iter().any(|s| s.applications);
         let Some(read) = self.client.user_with_links(id, groups, links).await? else {
@@ -84,7 +85,9 @@ impl LiveReader {
                 assemble_user_item(user, groups, apps, manager.clone())
             })
             .collect();
-        Ok(Some(items))
+        let group_ids =
+            read.groups.as_ref().map(|g| g.iter().map(|g| id_of(g).to_string()).collect());
+        Ok(Some((items, group_ids)))
     }
 
     /// The group item of `id` (`None`: the group does not exist).

@@ -1,0 +1,301 @@
+//! `serve` end to end: okta-sim delivers real event hooks (and keeps a real System Log) to the
+//! service, which writes the embedded catalog. Each test waits for outcomes with bounded polls,
+//! never fixed sleeps.
+
+mod common;
+
+use common::*;
+use port_okta::catalog::Catalog;
+use port_okta::catalog::sqlite::SqliteCatalog;
+use port_okta::events::queue::{EventQueue, SqliteQueue};
+use port_okta::events::serve::{LiveEvents, Resyncs, Running, ServeOptions, start};
+use port_okta::model::Entity;
+use port_okta::secret::Secret;
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+const SECRET: &str = "hook-secret-for-tests";
+
+/// A free loopback port (the hook's URI must be known before the service starts).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The queue file of a test, removed with it.
+struct QueueFile(PathBuf);
+
+impl QueueFile {
+    fn new(name: &str) -> Self {
+        let p = std::env::temp_dir().join(format!("port-okta-serve-{}-{name}-q.db", std::process::id()));
+        remove_db(&p);
+        Self(p)
+    }
+}
+
+impl Drop for QueueFile {
+    fn drop(&mut self) {
+        remove_db(&self.0);
+    }
+}
+
+/// A service over `env`'s org and catalog, stopped when dropped (tasks abort) or by `stop`.
+struct Svc {
+    running: Option<Running>,
+    url: String,
+    catalog: Arc<dyn Catalog>,
+}
+
+impl Svc {
+    async fn start(env: &Env, queue: &QueueFile, live: LiveEvents, resyncs: Resyncs) -> Self {
+        let port = free_port();
+        let url = format!("http://127.0.0.1:{port}");
+        let catalog: Arc<dyn Catalog> = Arc::new(SqliteCatalog::open(&env.db).unwrap());
+        let opts = ServeOptions {
+            listen: format!("127.0.0.1:{port}").parse().unwrap(),
+            okta: env.client(),
+            catalog: catalog.clone(),
+            config: Arc::new(env.config.clone()),
+            blueprints: Arc::new(env.blueprints.clone()),
+            owner: "okta-e2e".into(),
+            queue: Arc::new(SqliteQueue::open(&queue.0).unwrap()),
+            secret: Some(Secret::new(SECRET)),
+            base_url: Some(url.clone()),
+            live,
+            poll_interval: Duration::from_millis(200),
+            resyncs,
+            max_body: 64 * 1024,
+            concurrency: 4,
+        };
+        let running = start(opts).await.expect("serve starts");
+        Self { running: Some(running), url, catalog }
+    }
+
+    fn running(&self) -> &Running {
+        self.running.as_ref().unwrap()
+    }
+
+    async fn entities(&self) -> Vec<Entity> {
+        self.catalog.export().await.unwrap()
+    }
+
+    async fn entity(&self, id: &str) -> Option<Entity> {
+        self.entities().await.into_iter().find(|e| e.identifier == id)
+    }
+
+    async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await.unwrap();
+        }
+    }
+}
+
+/// Polls `check` every 50 ms for at most 30 s.
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..600 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+async fn hook_verified(env: &Env) -> bool {
+    let hooks = env.api(Method::GET, "/api/v1/eventHooks", None).await.json::<Value>().await.unwrap();
+    hooks.as_array().unwrap().iter().any(|h| h["verificationStatus"] == "VERIFIED")
+}
+
+async fn ready(svc: &Svc) -> bool {
+    svc.running().ready.load(std::sync::atomic::Ordering::Acquire)
+}
+
+fn new_user(login: &str, password: bool) -> Value {
+    let mut body = json!({"profile": {"firstName": "Live", "lastName": login, "email": login, "login": login}});
+    if password {
+        body["credentials"] = json!({"password": {"value": "Correct-Horse-9"}});
+    }
+    body
+}
+
+async fn status_of(svc: &Svc, id: &str) -> Option<Value> {
+    svc.entity(id).await.map(|e| e.properties["status"].clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_event_type_lands_through_hooks() {
+    let env = Env::start("every", 60, 5, 2).await;
+    let q = QueueFile::new("every");
+    let svc = Svc::start(&env, &q, LiveEvents::Hooks, Resyncs::Scheduled(None)).await;
+    eventually("first resync and a verified hook", || async { ready(&svc).await && hook_verified(&env).await }).await;
+
+    // user.lifecycle.create (STAGED), then activate, profile update, suspend, unsuspend, deactivate.
+    let u: Value = env.api(Method::POST, "/api/v1/users?activate=false", Some(new_user("live.one@x.io", true))).await.json().await.unwrap();
+    let uid = u["id"].as_str().unwrap().to_string();
+    eventually("created user", || async { status_of(&svc, &uid).await == Some(json!("STAGED")) }).await;
+    env.api(Method::POST, &format!("/api/v1/users/{uid}/lifecycle/activate?sendEmail=false"), None).await;
+    eventually("activated", || async { status_of(&svc, &uid).await == Some(json!("ACTIVE")) }).await;
+    env.api(Method::POST, &format!("/api/v1/users/{uid}"), Some(json!({"profile": {"title": "Chief Tester"}}))).await;
+    eventually("profile update", || async {
+        svc.entity(&uid).await.is_some_and(|e| e.properties["title"] == "Chief Tester")
+    })
+    .await;
+    env.api(Method::POST, &format!("/api/v1/users/{uid}/lifecycle/suspend"), None).await;
+    eventually("suspended", || async { status_of(&svc, &uid).await == Some(json!("SUSPENDED")) }).await;
+    env.api(Method::POST, &format!("/api/v1/users/{uid}/lifecycle/unsuspend"), None).await;
+    eventually("unsuspended", || async { status_of(&svc, &uid).await == Some(json!("ACTIVE")) }).await;
+
+    // A user without a password is PROVISIONED; reactivate re-sends its activation.
+    let p: Value = env.api(Method::POST, "/api/v1/users?activate=true", Some(new_user("live.two@x.io", false))).await.json().await.unwrap();
+    let pid = p["id"].as_str().unwrap().to_string();
+    env.api(Method::POST, &format!("/api/v1/users/{pid}/lifecycle/reactivate?sendEmail=false"), None).await;
+    eventually("provisioned user", || async { status_of(&svc, &pid).await == Some(json!("PROVISIONED")) }).await;
+
+    // Groups: create, rename, membership add and remove, delete.
+    let g: Value = env.api(Method::POST, "/api/v1/groups", Some(json!({"profile": {"name": "Live group", "description": "d"}}))).await.json().await.unwrap();
+    let gid = g["id"].as_str().unwrap().to_string();
+    eventually("created group", || async { svc.entity(&gid).await.is_some() }).await;
+    env.api(Method::PUT, &format!("/api/v1/groups/{gid}"), Some(json!({"profile": {"name": "Renamed live group", "description": "d"}}))).await;
+    eventually("renamed group", || async {
+        svc.entity(&gid).await.is_some_and(|e| e.properties["name"] == "Renamed live group")
+    })
+    .await;
+    env.api(Method::PUT, &format!("/api/v1/groups/{gid}/users/{uid}"), None).await;
+    eventually("membership added on both sides", || async {
+        let (user, group) = (svc.entity(&uid).await, svc.entity(&gid).await);
+        user.is_some_and(|u| ids(&u.relations["groups"]).contains(&gid))
+            && group.is_some_and(|g| ids(&g.relations["members"]).contains(&uid))
+    })
+    .await;
+    env.api(Method::DELETE, &format!("/api/v1/groups/{gid}/users/{uid}"), None).await;
+    eventually("membership removed on both sides", || async {
+        let (user, group) = (svc.entity(&uid).await, svc.entity(&gid).await);
+        user.is_some_and(|u| !ids(&u.relations["groups"]).contains(&gid))
+            && group.is_some_and(|g| !ids(&g.relations["members"]).contains(&uid))
+    })
+    .await;
+    env.api(Method::DELETE, &format!("/api/v1/groups/{gid}"), None).await;
+    eventually("deleted group", || async { svc.entity(&gid).await.is_none() }).await;
+
+    // Deactivate keeps the user (DEPROVISIONED); the second delete removes it.
+    env.api(Method::POST, &format!("/api/v1/users/{uid}/lifecycle/deactivate"), None).await;
+    eventually("deactivated", || async { status_of(&svc, &uid).await == Some(json!("DEPROVISIONED")) }).await;
+    env.api(Method::DELETE, &format!("/api/v1/users/{uid}"), None).await;
+    eventually("deleted user", || async { svc.entity(&uid).await.is_none() }).await;
+
+    let metrics = reqwest::Client::builder().no_proxy().build().unwrap().get(format!("{}/metrics", svc.url)).send().await.unwrap().text().await.unwrap();
+    for t in port_okta::events::envelope::EVENT_TYPES {
+        assert!(metrics.contains(&format!("port_okta_events_processed_total{{type=\"{t}\"}}")), "{t} not processed:\n{metrics}");
+    }
+    assert_catalog_equals_org(&svc.entities().await, &env.export().await);
+    svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicated_reordered_and_dropped_deliveries_converge() {
+    let env = Env::start("faulty", 80, 6, 2).await;
+    let q = QueueFile::new("faulty");
+    let svc = Svc::start(&env, &q, LiveEvents::Both, Resyncs::Scheduled(None)).await;
+    eventually("first resync and a verified hook", || async { ready(&svc).await && hook_verified(&env).await }).await;
+    env.faults(json!({"seed": 5, "delivery": {"duplicate": 0.5, "drop": 0.4, "reorder": true}})).await;
+    let org = env.export().await;
+    let group = org["groups"].as_array().unwrap().iter().find(|g| g["type"] == "OKTA_GROUP").unwrap()["id"].as_str().unwrap().to_string();
+    let mut created = Vec::new();
+    for i in 0..6 {
+        let u: Value = env.api(Method::POST, "/api/v1/users?activate=true", Some(new_user(&format!("burst{i}@x.io"), true))).await.json().await.unwrap();
+        let id = u["id"].as_str().unwrap().to_string();
+        env.api(Method::PUT, &format!("/api/v1/groups/{group}/users/{id}"), None).await;
+        env.api(Method::POST, &format!("/api/v1/users/{id}"), Some(json!({"profile": {"title": format!("t{i}")}}))).await;
+        created.push(id);
+    }
+    env.api(Method::POST, &format!("/api/v1/users/{}/lifecycle/deactivate", created[0]), None).await;
+    env.api(Method::DELETE, &format!("/api/v1/users/{}", created[0]), None).await;
+    eventually("catalog equals the org", || async {
+        let org = env.export().await;
+        let entities = svc.entities().await;
+        std::panic::catch_unwind(|| assert_catalog_equals_org(&entities, &org)).is_ok()
+    })
+    .await;
+    let stats = env.sim().stats();
+    assert!(stats.hook_deliveries.get("dropped").copied().unwrap_or(0) > 0, "{stats:?}");
+    assert!(stats.hook_deliveries.get("duplicated").copied().unwrap_or(0) > 0, "{stats:?}");
+    let metrics = reqwest::Client::builder().no_proxy().build().unwrap().get(format!("{}/metrics", svc.url)).send().await.unwrap().text().await.unwrap();
+    let from_log = metrics.lines().find(|l| l.starts_with("port_okta_events_received_total{source=\"log\"}"));
+    assert!(from_log.is_some_and(|l| !l.ends_with(" 0")), "dropped deliveries were caught up from the System Log:\n{metrics}");
+    svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_unauthenticated_oversize_and_malformed_requests_change_nothing() {
+    let env = Env::start("forged", 30, 3, 1).await;
+    let q = QueueFile::new("forged");
+    let svc = Svc::start(&env, &q, LiveEvents::Hooks, Resyncs::Scheduled(None)).await;
+    eventually("first resync", || async { ready(&svc).await }).await;
+    let before = svc.entities().await;
+    let victim = before.iter().find(|e| e.blueprint == "okta-user").unwrap().identifier.clone();
+    let forged = json!({"eventType": "com.okta.event_hook", "data": {"events": [{
+        "uuid": "forged-1", "published": "2026-01-01T00:00:00.000Z",
+        "eventType": "user.lifecycle.delete.initiated",
+        "target": [{"type": "User", "id": victim}]}]}});
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let hook = format!("{}/integration/webhook", svc.url);
+    let send = |auth: Option<&str>, body: Vec<u8>| {
+        let mut r = http.post(&hook).header("Content-Type", "application/json").body(body);
+        if let Some(a) = auth {
+            r = r.header("Authorization", a);
+        }
+        r.send()
+    };
+    let forged_bytes = forged.to_string().into_bytes();
+    assert_eq!(send(None, forged_bytes.clone()).await.unwrap().status(), 401);
+    assert_eq!(send(Some("wrong-secret-for-tests"), forged_bytes.clone()).await.unwrap().status(), 401);
+    assert_eq!(send(Some(&format!("{SECRET}x")), forged_bytes.clone()).await.unwrap().status(), 401);
+    assert_eq!(send(Some(&SECRET[1..]), forged_bytes).await.unwrap().status(), 401);
+    let oversize = format!("{{\"data\":{{\"events\":[]}},\"pad\":\"{}\"}}", "x".repeat(70 * 1024));
+    assert_eq!(send(Some(SECRET), oversize.into_bytes()).await.unwrap().status(), 413);
+    for bad in [&b"{"[..], b"[]", b"{\"data\":{}}", b"{\"data\":{\"events\":[{\"uuid\":1}]}}"] {
+        assert_eq!(send(Some(SECRET), bad.to_vec()).await.unwrap().status(), 400, "{}", String::from_utf8_lossy(bad));
+    }
+    // The verification GET needs the secret too.
+    let get = http.get(&hook).header("x-okta-verification-challenge", "c").send().await.unwrap();
+    assert_eq!(get.status(), 401);
+    let queue = SqliteQueue::open(&q.0).unwrap();
+    assert!(queue.list(None, 10).await.unwrap().is_empty(), "nothing was queued");
+    assert_eq!(svc.entities().await, before, "nothing changed");
+    svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resync_racing_a_profile_update_keeps_the_newer_profile() {
+    // 300 users: the plain listing is requests 1-2, the DEPROVISIONED listing request 3. Holding
+    // request 3 stops the resync with every plain user read (and queued) but not yet written.
+    let env = Env::start("race", 300, 6, 2).await;
+    let org = env.export().await;
+    let user = org["users"].as_array().unwrap().iter()
+        .find(|u| u["status"] == "ACTIVE" && u["profile"]["managerId"].is_null())
+        .unwrap()["id"].as_str().unwrap().to_string();
+    env.faults(json!({"rules": [{"family": "list_users", "nth": 3, "action": "hold"}]})).await;
+    let q = QueueFile::new("race");
+    let svc = Svc::start(&env, &q, LiveEvents::Hooks, Resyncs::Scheduled(None)).await;
+    eventually("the resync is held and the hook verified", || async {
+        env.sim().stats().in_flight >= 1 && hook_verified(&env).await
+    })
+    .await;
+    env.api(Method::POST, &format!("/api/v1/users/{user}"), Some(json!({"profile": {"title": "Newer title"}}))).await;
+    eventually("the event wrote the newer profile", || async {
+        svc.entity(&user).await.is_some_and(|e| e.properties["title"] == "Newer title")
+    })
+    .await;
+    env.faults(json!({})).await;
+    eventually("the resync finished", || async { ready(&svc).await }).await;
+    let e = svc.entity(&user).await.unwrap();
+    assert_eq!(e.properties["title"], "Newer title", "the resync's older copy must not win");
+    assert_catalog_equals_org(&svc.entities().await, &env.export().await);
+    svc.stop().await;
+}
