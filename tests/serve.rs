@@ -29,7 +29,8 @@ struct QueueFile(PathBuf);
 
 impl QueueFile {
     fn new(name: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("port-okta-serve-{}-{name}-q.db", std::process::id()));
+        let p = std::env::temp_dir()
+            .join(format!("port-okta-serve-{}-{name}-q.db", std::process::id()));
         remove_db(&p);
         Self(p)
     }
@@ -108,7 +109,8 @@ where
 }
 
 async fn hook_verified(env: &Env) -> bool {
-    let hooks = env.api(Method::GET, "/api/v1/eventHooks", None).await.json::<Value>().await.unwrap();
+    let hooks =
+        env.api(Method::GET, "/api/v1/eventHooks", None).await.json::<Value>().await.unwrap();
     hooks.as_array().unwrap().iter().any(|h| h["verificationStatus"] == "VERIFIED")
 }
 
@@ -133,35 +135,80 @@ async fn every_event_type_lands_through_hooks() {
     let env = Env::start("every", 60, 5, 2).await;
     let q = QueueFile::new("every");
     let svc = Svc::start(&env, &q, LiveEvents::Hooks, Resyncs::Scheduled(None)).await;
-    eventually("first resync and a verified hook", || async { ready(&svc).await && hook_verified(&env).await }).await;
+    eventually("first resync and a verified hook", || async {
+        ready(&svc).await && hook_verified(&env).await
+    })
+    .await;
 
     // user.lifecycle.create (STAGED), then activate, profile update, suspend, unsuspend, deactivate.
-    let u: Value = env.api(Method::POST, "/api/v1/users?activate=false", Some(new_user("live.one@x.io", true))).await.json().await.unwrap();
+    let u: Value = env
+        .api(Method::POST, "/api/v1/users?activate=false", Some(new_user("live.one@x.io", true)))
+        .await
+        .json()
+        .await
+        .unwrap();
     let uid = u["id"].as_str().unwrap().to_string();
-    eventually("created user", || async { status_of(&svc, &uid).await == Some(json!("STAGED")) }).await;
-    env.api(Method::POST, &format!("/api/v1/users/{uid}/lifecycle/activate?sendEmail=false"), None).await;
-    eventually("activated", || async { status_of(&svc, &uid).await == Some(json!("ACTIVE")) }).await;
-    env.api(Method::POST, &format!("/api/v1/users/{uid}"), Some(json!({"profile": {"title": "Chief Tester"}}))).await;
+    eventually("created user", || async { status_of(&svc, &uid).await == Some(json!("STAGED")) })
+        .await;
+    env.api(Method::POST, &format!("/api/v1/users/{uid}/lifecycle/activate?sendEmail=false"), None)
+        .await;
+    eventually("activated", || async { status_of(&svc, &uid).await == Some(json!("ACTIVE")) })
+        .await;
+    env.api(
+        Method::POST,
+        &format!("/api/v1/users/{uid}"),
+        Some(json!({"profile": {"title": "Chief Tester"}})),
+    )
+    .await;
     eventually("profile update", || async {
         svc.entity(&uid).await.is_some_and(|e| e.properties["title"] == "Chief Tester")
     })
     .await;
     env.api(Method::POST, &format!("/api/v1/users/{uid}/lifecycle/suspend"), None).await;
-    eventually("suspended", || async { status_of(&svc, &uid).await == Some(json!("SUSPENDED")) }).await;
+    eventually("suspended", || async { status_of(&svc, &uid).await == Some(json!("SUSPENDED")) })
+        .await;
     env.api(Method::POST, &format!("/api/v1/users/{uid}/lifecycle/unsuspend"), None).await;
-    eventually("unsuspended", || async { status_of(&svc, &uid).await == Some(json!("ACTIVE")) }).await;
+    eventually("unsuspended", || async { status_of(&svc, &uid).await == Some(json!("ACTIVE")) })
+        .await;
 
     // A user without a password is PROVISIONED; reactivate re-sends its activation.
-    let p: Value = env.api(Method::POST, "/api/v1/users?activate=true", Some(new_user("live.two@x.io", false))).await.json().await.unwrap();
+    let p: Value = env
+        .api(Method::POST, "/api/v1/users?activate=true", Some(new_user("live.two@x.io", false)))
+        .await
+        .json()
+        .await
+        .unwrap();
     let pid = p["id"].as_str().unwrap().to_string();
-    env.api(Method::POST, &format!("/api/v1/users/{pid}/lifecycle/reactivate?sendEmail=false"), None).await;
-    eventually("provisioned user", || async { status_of(&svc, &pid).await == Some(json!("PROVISIONED")) }).await;
+    env.api(
+        Method::POST,
+        &format!("/api/v1/users/{pid}/lifecycle/reactivate?sendEmail=false"),
+        None,
+    )
+    .await;
+    eventually("provisioned user", || async {
+        status_of(&svc, &pid).await == Some(json!("PROVISIONED"))
+    })
+    .await;
 
     // Groups: create, rename, membership add and remove, delete.
-    let g: Value = env.api(Method::POST, "/api/v1/groups", Some(json!({"profile": {"name": "Live group", "description": "d"}}))).await.json().await.unwrap();
+    let g: Value = env
+        .api(
+            Method::POST,
+            "/api/v1/groups",
+            Some(json!({"profile": {"name": "Live group", "description": "d"}})),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
     let gid = g["id"].as_str().unwrap().to_string();
     eventually("created group", || async { svc.entity(&gid).await.is_some() }).await;
-    env.api(Method::PUT, &format!("/api/v1/groups/{gid}"), Some(json!({"profile": {"name": "Renamed live group", "description": "d"}}))).await;
+    env.api(
+        Method::PUT,
+        &format!("/api/v1/groups/{gid}"),
+        Some(json!({"profile": {"name": "Renamed live group", "description": "d"}})),
+    )
+    .await;
     eventually("renamed group", || async {
         svc.entity(&gid).await.is_some_and(|e| e.properties["name"] == "Renamed live group")
     })
@@ -185,13 +232,29 @@ async fn every_event_type_lands_through_hooks() {
 
     // Deactivate keeps the user (DEPROVISIONED); the second delete removes it.
     env.api(Method::POST, &format!("/api/v1/users/{uid}/lifecycle/deactivate"), None).await;
-    eventually("deactivated", || async { status_of(&svc, &uid).await == Some(json!("DEPROVISIONED")) }).await;
+    eventually("deactivated", || async {
+        status_of(&svc, &uid).await == Some(json!("DEPROVISIONED"))
+    })
+    .await;
     env.api(Method::DELETE, &format!("/api/v1/users/{uid}"), None).await;
     eventually("deleted user", || async { svc.entity(&uid).await.is_none() }).await;
 
-    let metrics = reqwest::Client::builder().no_proxy().build().unwrap().get(format!("{}/metrics", svc.url)).send().await.unwrap().text().await.unwrap();
+    let metrics = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .get(format!("{}/metrics", svc.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     for t in port_okta::events::envelope::EVENT_TYPES {
-        assert!(metrics.contains(&format!("port_okta_events_processed_total{{type=\"{t}\"}}")), "{t} not processed:\n{metrics}");
+        assert!(
+            metrics.contains(&format!("port_okta_events_processed_total{{type=\"{t}\"}}")),
+            "{t} not processed:\n{metrics}"
+        );
     }
     assert_catalog_equals_org(&svc.entities().await, &env.export().await);
     svc.stop().await;
@@ -202,19 +265,42 @@ async fn duplicated_reordered_and_dropped_deliveries_converge() {
     let env = Env::start("faulty", 80, 6, 2).await;
     let q = QueueFile::new("faulty");
     let svc = Svc::start(&env, &q, LiveEvents::Both, Resyncs::Scheduled(None)).await;
-    eventually("first resync and a verified hook", || async { ready(&svc).await && hook_verified(&env).await }).await;
-    env.faults(json!({"seed": 5, "delivery": {"duplicate": 0.5, "drop": 0.4, "reorder": true}})).await;
+    eventually("first resync and a verified hook", || async {
+        ready(&svc).await && hook_verified(&env).await
+    })
+    .await;
+    env.faults(json!({"seed": 5, "delivery": {"duplicate": 0.5, "drop": 0.4, "reorder": true}}))
+        .await;
     let org = env.export().await;
-    let group = org["groups"].as_array().unwrap().iter().find(|g| g["type"] == "OKTA_GROUP").unwrap()["id"].as_str().unwrap().to_string();
+    let group =
+        org["groups"].as_array().unwrap().iter().find(|g| g["type"] == "OKTA_GROUP").unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
     let mut created = Vec::new();
     for i in 0..6 {
-        let u: Value = env.api(Method::POST, "/api/v1/users?activate=true", Some(new_user(&format!("burst{i}@x.io"), true))).await.json().await.unwrap();
+        let u: Value = env
+            .api(
+                Method::POST,
+                "/api/v1/users?activate=true",
+                Some(new_user(&format!("burst{i}@x.io"), true)),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
         let id = u["id"].as_str().unwrap().to_string();
         env.api(Method::PUT, &format!("/api/v1/groups/{group}/users/{id}"), None).await;
-        env.api(Method::POST, &format!("/api/v1/users/{id}"), Some(json!({"profile": {"title": format!("t{i}")}}))).await;
+        env.api(
+            Method::POST,
+            &format!("/api/v1/users/{id}"),
+            Some(json!({"profile": {"title": format!("t{i}")}})),
+        )
+        .await;
         created.push(id);
     }
-    env.api(Method::POST, &format!("/api/v1/users/{}/lifecycle/deactivate", created[0]), None).await;
+    env.api(Method::POST, &format!("/api/v1/users/{}/lifecycle/deactivate", created[0]), None)
+        .await;
     env.api(Method::DELETE, &format!("/api/v1/users/{}", created[0]), None).await;
     eventually("catalog equals the org", || async {
         let org = env.export().await;
@@ -225,9 +311,23 @@ async fn duplicated_reordered_and_dropped_deliveries_converge() {
     let stats = env.sim().stats();
     assert!(stats.hook_deliveries.get("dropped").copied().unwrap_or(0) > 0, "{stats:?}");
     assert!(stats.hook_deliveries.get("duplicated").copied().unwrap_or(0) > 0, "{stats:?}");
-    let metrics = reqwest::Client::builder().no_proxy().build().unwrap().get(format!("{}/metrics", svc.url)).send().await.unwrap().text().await.unwrap();
-    let from_log = metrics.lines().find(|l| l.starts_with("port_okta_events_received_total{source=\"log\"}"));
-    assert!(from_log.is_some_and(|l| !l.ends_with(" 0")), "dropped deliveries were caught up from the System Log:\n{metrics}");
+    let metrics = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .get(format!("{}/metrics", svc.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let from_log =
+        metrics.lines().find(|l| l.starts_with("port_okta_events_received_total{source=\"log\"}"));
+    assert!(
+        from_log.is_some_and(|l| !l.ends_with(" 0")),
+        "dropped deliveries were caught up from the System Log:\n{metrics}"
+    );
     svc.stop().await;
 }
 
@@ -254,13 +354,24 @@ async fn forged_unauthenticated_oversize_and_malformed_requests_change_nothing()
     };
     let forged_bytes = forged.to_string().into_bytes();
     assert_eq!(send(None, forged_bytes.clone()).await.unwrap().status(), 401);
-    assert_eq!(send(Some("wrong-secret-for-tests"), forged_bytes.clone()).await.unwrap().status(), 401);
-    assert_eq!(send(Some(&format!("{SECRET}x")), forged_bytes.clone()).await.unwrap().status(), 401);
+    assert_eq!(
+        send(Some("wrong-secret-for-tests"), forged_bytes.clone()).await.unwrap().status(),
+        401
+    );
+    assert_eq!(
+        send(Some(&format!("{SECRET}x")), forged_bytes.clone()).await.unwrap().status(),
+        401
+    );
     assert_eq!(send(Some(&SECRET[1..]), forged_bytes).await.unwrap().status(), 401);
     let oversize = format!("{{\"data\":{{\"events\":[]}},\"pad\":\"{}\"}}", "x".repeat(70 * 1024));
     assert_eq!(send(Some(SECRET), oversize.into_bytes()).await.unwrap().status(), 413);
     for bad in [&b"{"[..], b"[]", b"{\"data\":{}}", b"{\"data\":{\"events\":[{\"uuid\":1}]}}"] {
-        assert_eq!(send(Some(SECRET), bad.to_vec()).await.unwrap().status(), 400, "{}", String::from_utf8_lossy(bad));
+        assert_eq!(
+            send(Some(SECRET), bad.to_vec()).await.unwrap().status(),
+            400,
+            "{}",
+            String::from_utf8_lossy(bad)
+        );
     }
     // The verification GET needs the secret too.
     let get = http.get(&hook).header("x-okta-verification-challenge", "c").send().await.unwrap();
@@ -277,9 +388,15 @@ async fn a_resync_racing_a_profile_update_keeps_the_newer_profile() {
     // request 3 stops the resync with every plain user read (and queued) but not yet written.
     let env = Env::start("race", 300, 6, 2).await;
     let org = env.export().await;
-    let user = org["users"].as_array().unwrap().iter()
+    let user = org["users"]
+        .as_array()
+        .unwrap()
+        .iter()
         .find(|u| u["status"] == "ACTIVE" && u["profile"]["managerId"].is_null())
-        .unwrap()["id"].as_str().unwrap().to_string();
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     env.faults(json!({"rules": [{"family": "list_users", "nth": 3, "action": "hold"}]})).await;
     let q = QueueFile::new("race");
     let svc = Svc::start(&env, &q, LiveEvents::Hooks, Resyncs::Scheduled(None)).await;
@@ -287,7 +404,12 @@ async fn a_resync_racing_a_profile_update_keeps_the_newer_profile() {
         env.sim().stats().in_flight >= 1 && hook_verified(&env).await
     })
     .await;
-    env.api(Method::POST, &format!("/api/v1/users/{user}"), Some(json!({"profile": {"title": "Newer title"}}))).await;
+    env.api(
+        Method::POST,
+        &format!("/api/v1/users/{user}"),
+        Some(json!({"profile": {"title": "Newer title"}})),
+    )
+    .await;
     eventually("the event wrote the newer profile", || async {
         svc.entity(&user).await.is_some_and(|e| e.properties["title"] == "Newer title")
     })
@@ -298,4 +420,108 @@ async fn a_resync_racing_a_profile_update_keeps_the_newer_profile() {
     assert_eq!(e.properties["title"], "Newer title", "the resync's older copy must not win");
     assert_catalog_equals_org(&svc.entities().await, &env.export().await);
     svc.stop().await;
+}
+
+/// A `port-okta serve` child process on `port`, killed (SIGKILL) when dropped.
+struct ServeChild(std::process::Child);
+
+impl ServeChild {
+    fn start(env: &Env, queue: &QueueFile, port: u16) -> Self {
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_port-okta"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--live-events", "hooks"])
+            .args(["--catalog", &format!("sqlite:{}", env.db.display())])
+            .args(["--queue", &queue.0.display().to_string()])
+            .args(["--mapping", "examples/full/port-app-config.yml"])
+            .args(["--blueprints", "examples/full/blueprints.json"])
+            .env("OKTA_DOMAIN", env.sim().base_url())
+            .env("OKTA_API_TOKEN", TOKEN)
+            .env("OKTA_WEBHOOK_SECRET", SECRET)
+            .env("OCEAN__BASE_URL", format!("http://127.0.0.1:{port}"))
+            .env("OCEAN__INTEGRATION__IDENTIFIER", "okta-e2e")
+            .env("NO_PROXY", "127.0.0.1,localhost")
+            .env_remove("INTEGRATION_IDENTIFIER")
+            .env_remove("OCEAN__INTEGRATION__CONFIG__OKTA_DOMAIN")
+            .env_remove("OCEAN__INTEGRATION__CONFIG__OKTA_API_TOKEN")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        Self(child)
+    }
+
+    fn kill9(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for ServeChild {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+async fn get_ok(url: &str) -> bool {
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    http.get(url).send().await.is_ok_and(|r| r.status().is_success())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_after_acknowledging_events_loses_none_of_them() {
+    let env = Env::start("kill9serve", 40, 4, 1).await;
+    let q = QueueFile::new("kill9serve");
+    let port = free_port();
+    let mut child = ServeChild::start(&env, &q, port);
+    let base = format!("http://127.0.0.1:{port}");
+    eventually("ready with a verified hook", || async {
+        get_ok(&format!("{base}/ready")).await && hook_verified(&env).await
+    })
+    .await;
+    // The worker's reads of users wait until the test lets go: events are acknowledged and
+    // queued, and none can be processed.
+    env.faults(json!({"rules": [{"family": "get_user", "action": "hold"}]})).await;
+    let mut created = Vec::new();
+    for i in 0..3 {
+        let u: Value = env
+            .api(
+                Method::POST,
+                "/api/v1/users?activate=true",
+                Some(new_user(&format!("k{i}@x.io"), true)),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        created.push(u["id"].as_str().unwrap().to_string());
+    }
+    let queue = SqliteQueue::open(&q.0).unwrap();
+    eventually("6 events acknowledged and queued (create + activate per user)", || async {
+        queue.depth().await.unwrap().pending >= 6
+    })
+    .await;
+    let acknowledged = queue.list(Some("pending".into()), 100).await.unwrap();
+    child.kill9();
+    env.faults(json!({})).await;
+    let catalog = SqliteCatalog::open(&env.db).unwrap();
+    let in_catalog = |id: String| {
+        let catalog = &catalog;
+        async move { catalog.export().await.unwrap().iter().any(|e| e.identifier == id) }
+    };
+    for id in &created {
+        assert!(!in_catalog(id.clone()).await, "not processed before the kill");
+    }
+    let _child = ServeChild::start(&env, &q, port);
+    eventually("every acknowledged event processed after the restart", || async {
+        let mut all = true;
+        for id in &created {
+            all &= in_catalog(id.clone()).await;
+        }
+        all && queue.depth().await.unwrap().pending == 0
+    })
+    .await;
+    let done = queue.list(Some("done".into()), 1000).await.unwrap();
+    for e in &acknowledged {
+        assert!(done.iter().any(|d| d.event.uuid == e.event.uuid), "{} lost", e.event.uuid);
+    }
 }

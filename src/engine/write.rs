@@ -6,13 +6,13 @@
 //! entities, and every call returns what happened as [`Outcome`]s, which the caller books (the
 //! resync keeps the run's written keys, protected ids and report; an event keeps nothing).
 
+use super::fresh::Freshness;
 use crate::blueprint::BlueprintSet;
 use crate::catalog::{Catalog, CatalogError, Change, DeleteContext, UpsertOutcome, WriteContext};
 use crate::mapping::pool::Pool;
 use crate::mapping::{CompiledConfig, CompiledResource, ItemMapping, Problem, Severity};
 use crate::model::{Entity, EntityKey, Item, Raw};
 use serde_json::Value;
-use super::fresh::Freshness;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -190,4 +190,29 @@ mod tests {
             assert!(err.contains(why), "{err} should say {why}");
         }
     }
+
+    #[test]
+    fn never_panics_on_flipped_inserted_or_cut_bytes() {
+        let base = envelope(json!([
+            {"uuid": "u1", "published": "2026-01-01T00:00:00.000Z", "eventType": "group.user_membership.add",
+             "target": [{"type": "User", "id": "00u1"}, {"type": "UserGroup", "id": "00g1"}]}
+        ]));
+        let mut rng = fastrand::Rng::with_seed(7);
+        for _ in 0..20_000 {
+            let mut b = base.clone();
+            for _ in 0..rng.usize(1..4) {
+                let i = rng.usize(..b.len());
+                match rng.u8(..3) {
+                    0 => b[i] = rng.u8(..),
+                    1 => b.insert(i, rng.u8(..)),
+                    _ => b.truncate(i),
+                }
+                if b.is_empty() {
+                    break;
+                }
+            }
+            // Either way is fine; what matters is an answer, not a panic.
+            let _ = parse_delivery(&b);
+        }
+    }
 }

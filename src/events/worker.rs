@@ -231,9 +231,15 @@ impl Worker {
         }
         // Membership changed on the user's side: the groups it left or joined.
         let (Some(before), Some(after)) = (before, after) else { return Ok(Vec::new()) };
-        let changed: std::collections::BTreeSet<&String> =
-            before.iter().filter(|g| !after.contains(g)).chain(after.iter().filter(|g| !before.contains(g))).collect();
-        Ok(changed.into_iter().map(|id| Target { kind: TargetKind::Group, id: id.clone() }).collect())
+        let changed: std::collections::BTreeSet<&String> = before
+            .iter()
+            .filter(|g| !after.contains(g))
+            .chain(after.iter().filter(|g| !before.contains(g)))
+            .collect();
+        Ok(changed
+            .into_iter()
+            .map(|id| Target { kind: TargetKind::Group, id: id.clone() })
+            .collect())
     }
 
     /// The user's groups as its stored entity relates them (its relations to a group blueprint
@@ -255,7 +261,10 @@ impl Worker {
             .iter()
             .filter(|r| r.kind() == USER_KIND && r.identifier_is_okta_id())
             .filter_map(|r| r.literal_blueprint())
-            .map(|bp| crate::model::EntityKey { blueprint: bp.to_string(), identifier: user_id.to_string() })
+            .map(|bp| crate::model::EntityKey {
+                blueprint: bp.to_string(),
+                identifier: user_id.to_string(),
+            })
             .collect();
         let mut groups = Vec::new();
         for stored in self.writer.catalog().get(keys).await?.into_iter().flatten() {
