@@ -37,6 +37,9 @@ pub struct DemoArgs {
     /// Where the demo catalog goes (replaced on every run).
     #[arg(long, default_value = "./demo-catalog.db")]
     pub catalog: PathBuf,
+    /// Stop after the resync (skip the live-events part).
+    #[arg(long)]
+    pub no_live: bool,
 }
 
 /// Kills the simulator when the demo ends, however it ends.
@@ -97,15 +100,158 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         catalog: super::target::CatalogTarget::Sqlite(args.catalog.clone()),
     };
     let report = execute(&sync_args, &job, &config, &blueprints)?;
-    drop(sim);
     print_summary(&report, false);
     show_entities(&args.catalog)?;
+    if !args.no_live {
+        live(url, &job, &config, &blueprints, &args.catalog)?;
+    }
+    drop(sim);
     println!(
         "\ncatalog written to {} (inspect it: port-okta catalog export --catalog sqlite:{})",
         args.catalog.display(),
         args.catalog.display()
     );
     Ok(exit_code(&report))
+}
+
+/// The live part: `serve` registers its hook with the simulator, the org changes, and each
+/// change is shown arriving in the catalog with its latency.
+fn live(
+    sim_url: &str,
+    job: &SyncJob,
+    config: &config::model::PortAppConfig,
+    blueprints: &BlueprintSet,
+    catalog_path: &Path,
+) -> anyhow::Result<()> {
+    use port_okta::events::queue::SqliteQueue;
+    use port_okta::events::serve::{LiveEvents, Resyncs, ServeOptions, start};
+    use port_okta::model::EntityKey;
+    use serde_json::{Value, json};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    let queue_path = std::env::temp_dir().join(format!("port-okta-demo-{}-events.db", std::process::id()));
+    struct RemoveQueue(PathBuf);
+    impl Drop for RemoveQueue {
+        fn drop(&mut self) {
+            for s in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{s}", self.0.display()));
+            }
+        }
+    }
+    let _queue_file = RemoveQueue(queue_path.clone());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let secret = Secret::new(format!("demo-hook-{:016x}", fastrand::u64(..)));
+    let compiled = port_okta::mapping::compile(config, blueprints, &port_okta::mapping::JqOptions { allow_env: false })
+        .map_err(|d| anyhow::anyhow!("{d}"))?;
+    let okta = port_okta::okta::OktaClient::new(sim_url, job.token.clone(), Default::default())?;
+    let catalog: Arc<dyn Catalog> = Arc::new(SqliteCatalog::open(catalog_path)?);
+    let opts = ServeOptions {
+        listen: format!("127.0.0.1:{port}").parse()?,
+        okta,
+        catalog: catalog.clone(),
+        config: Arc::new(compiled),
+        blueprints: Arc::new(blueprints.clone()),
+        owner: job.owner.clone(),
+        queue: Arc::new(SqliteQueue::open(&queue_path)?),
+        secret: Some(secret),
+        base_url: Some(format!("http://127.0.0.1:{port}")),
+        live: LiveEvents::Both,
+        poll_interval: Duration::from_secs(1),
+        resyncs: Resyncs::Never,
+        max_body: 1 << 20,
+        concurrency: 8,
+    };
+    let http = reqwest::Client::builder().no_proxy().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let running = start(opts).await?;
+        println!("\nlive events: serving on http://{}; registering the event hook with Okta…", running.addr);
+        let api = |method: reqwest::Method, path: String, body: Option<Value>| {
+            let mut r = http
+                .request(method, format!("{sim_url}{path}"))
+                .header("Authorization", format!("SSWS {}", job.token.expose()))
+                .header("Accept", "application/json");
+            r = match body {
+                Some(b) => r.json(&b),
+                None => r.header("Content-Length", "0"),
+            };
+            async move { anyhow::Ok(r.send().await?.error_for_status()?.json::<Value>().await.unwrap_or(Value::Null)) }
+        };
+        // Bounded: 20 s for the hook to be verified.
+        let mut verified = false;
+        for _ in 0..200 {
+            let hooks = api(reqwest::Method::GET, "/api/v1/eventHooks".into(), None).await?;
+            if hooks.as_array().is_some_and(|a| a.iter().any(|h| h["verificationStatus"] == "VERIFIED")) {
+                verified = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        println!("  event hook {}", if verified { "verified" } else { "not verified (the System Log carries the events)" });
+        let key = |bp: &str, id: &str| EntityKey { blueprint: bp.into(), identifier: id.into() };
+        let entity = |k: EntityKey| {
+            let catalog = catalog.clone();
+            async move { catalog.get(vec![k]).await.ok().and_then(|mut v| v.pop().flatten()).map(|s| s.entity) }
+        };
+        let export = api(reqwest::Method::GET, "/__sim/export".into(), None).await?;
+        let active: Vec<String> = export["users"].as_array().into_iter().flatten()
+            .filter(|u| u["status"] == "ACTIVE").take(2)
+            .filter_map(|u| u["id"].as_str().map(String::from)).collect();
+        let group = export["groups"].as_array().into_iter().flatten()
+            .find(|g| g["type"] == "OKTA_GROUP").and_then(|g| g["id"].as_str()).unwrap_or_default().to_string();
+        let mut latencies = Vec::new();
+        // Each change, then a bounded wait (10 s) until the catalog shows it.
+        macro_rules! change {
+            ($label:expr, $act:expr, $check:expr) => {{
+                let t0 = Instant::now();
+                $act;
+                let mut seen = false;
+                for _ in 0..1000 {
+                    if $check {
+                        seen = true;
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                let secs = t0.elapsed().as_secs_f64();
+                if seen {
+                    latencies.push(secs);
+                    println!("  ✓ {:<46} in the catalog after {:.2} s", $label, secs);
+                } else {
+                    println!("  ✗ {:<46} not seen within 10 s", $label);
+                }
+            }};
+        }
+        let new_user: Value = api(reqwest::Method::POST, "/api/v1/users?activate=true".into(), Some(json!({
+            "profile": {"firstName": "Grace", "lastName": "Hopper", "email": "grace.hopper@example.com", "login": "grace.hopper@example.com"},
+            "credentials": {"password": {"value": "Cobol-1959-Navy"}}}))).await?;
+        let new_id = new_user["id"].as_str().unwrap_or_default().to_string();
+        change!("new user Grace Hopper", (), entity(key("okta-user", &new_id)).await.is_some());
+        change!(format!("Grace Hopper joins group {group}"),
+            api(reqwest::Method::PUT, format!("/api/v1/groups/{group}/users/{new_id}"), None).await?,
+            entity(key("okta-user", &new_id)).await.is_some_and(|e| e.relations.get("groups").is_some_and(|g| g.to_string().contains(&group))));
+        change!("profile edit: Grace Hopper's title",
+            api(reqwest::Method::POST, format!("/api/v1/users/{new_id}"), Some(json!({"profile": {"title": "Rear Admiral"}}))).await?,
+            entity(key("okta-user", &new_id)).await.is_some_and(|e| e.properties.get("title") == Some(&json!("Rear Admiral"))));
+        if let [deactivated, deleted] = active.as_slice() {
+            change!(format!("deactivation of {deactivated}"),
+                api(reqwest::Method::POST, format!("/api/v1/users/{deactivated}/lifecycle/deactivate"), None).await?,
+                entity(key("okta-user", deactivated)).await.is_some_and(|e| e.properties.get("status") == Some(&json!("DEPROVISIONED"))));
+            change!(format!("deletion of {deleted}"),
+                {
+                    api(reqwest::Method::POST, format!("/api/v1/users/{deleted}/lifecycle/deactivate"), None).await?;
+                    api(reqwest::Method::DELETE, format!("/api/v1/users/{deleted}"), None).await?;
+                },
+                entity(key("okta-user", deleted)).await.is_none());
+        }
+        latencies.sort_by(f64::total_cmp);
+        let median = latencies.get(latencies.len() / 2).copied().unwrap_or(0.0);
+        let max = latencies.last().copied().unwrap_or(0.0);
+        println!("live events: {} of 5 changes arrived; median {:.2} s, slowest {:.2} s", latencies.len(), median, max);
+        running.shutdown().await?;
+        anyhow::Ok(())
+    })
 }
 
 /// Prints a few users and groups with their relations.
