@@ -83,7 +83,12 @@ fn start_serve(sim: &str, dir: &Path, port: u16, hooks: bool) -> Proc {
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .args(["--catalog", &format!("sqlite:{}", dir.join("catalog.db").display())])
         .args(["--queue", &dir.join("events.db").display().to_string()])
-        .args(["--mapping", "examples/full/port-app-config.yml", "--blueprints", "examples/full/blueprints.json"])
+        .args([
+            "--mapping",
+            "examples/full/port-app-config.yml",
+            "--blueprints",
+            "examples/full/blueprints.json",
+        ])
         .env("OKTA_DOMAIN", sim)
         .env("OKTA_API_TOKEN", TOKEN)
         .env("OKTA_WEBHOOK_SECRET", SECRET)
@@ -129,7 +134,9 @@ async fn wait_ready(http: &reqwest::Client, base: &str) {
 
 /// Reads one user's title from the catalog file.
 fn title_of(db: &Path, user: &str) -> Option<String> {
-    let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).ok()?;
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .ok()?;
     let props: String = conn
         .query_row(
             "SELECT properties FROM entities WHERE blueprint = 'okta-user' AND identifier = ?1",
@@ -141,7 +148,14 @@ fn title_of(db: &Path, user: &str) -> Option<String> {
     v.get("title").and_then(Value::as_str).map(String::from)
 }
 
-async fn event_to_catalog(http: &reqwest::Client, sim: &str, db: &Path, users: &[String], n: usize, tag: &str) -> Vec<f64> {
+async fn event_to_catalog(
+    http: &reqwest::Client,
+    sim: &str,
+    db: &Path,
+    users: &[String],
+    n: usize,
+    tag: &str,
+) -> Vec<f64> {
     let mut out = Vec::new();
     for i in 0..n {
         let user = &users[i % users.len()];
@@ -252,9 +266,18 @@ fn main() {
             if hooks {
                 // Bounded: the hook is verified within 30 s.
                 for _ in 0..300 {
-                    let h: Value = http.get(format!("{sim_url}/api/v1/eventHooks"))
-                        .header("Authorization", format!("SSWS {TOKEN}")).send().await.unwrap().json().await.unwrap();
-                    if h.as_array().is_some_and(|a| a.iter().any(|h| h["verificationStatus"] == "VERIFIED")) {
+                    let h: Value = http
+                        .get(format!("{sim_url}/api/v1/eventHooks"))
+                        .header("Authorization", format!("SSWS {TOKEN}"))
+                        .send()
+                        .await
+                        .unwrap()
+                        .json()
+                        .await
+                        .unwrap();
+                    if h.as_array()
+                        .is_some_and(|a| a.iter().any(|h| h["verificationStatus"] == "VERIFIED"))
+                    {
                         break;
                     }
                     tokio::time::sleep(Duration::from_millis(100)).await;

@@ -130,7 +130,8 @@ fn live(
     use std::sync::Arc;
     use std::time::{Duration, Instant};
 
-    let queue_path = std::env::temp_dir().join(format!("port-okta-demo-{}-events.db", std::process::id()));
+    let queue_path =
+        std::env::temp_dir().join(format!("port-okta-demo-{}-events.db", std::process::id()));
     struct RemoveQueue(PathBuf);
     impl Drop for RemoveQueue {
         fn drop(&mut self) {
@@ -142,8 +143,12 @@ fn live(
     let _queue_file = RemoveQueue(queue_path.clone());
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let secret = Secret::new(format!("demo-hook-{:016x}", fastrand::u64(..)));
-    let compiled = port_okta::mapping::compile(config, blueprints, &port_okta::mapping::JqOptions { allow_env: false })
-        .map_err(|d| anyhow::anyhow!("{d}"))?;
+    let compiled = port_okta::mapping::compile(
+        config,
+        blueprints,
+        &port_okta::mapping::JqOptions { allow_env: false },
+    )
+    .map_err(|d| anyhow::anyhow!("{d}"))?;
     let okta = port_okta::okta::OktaClient::new(sim_url, job.token.clone(), Default::default())?;
     let catalog: Arc<dyn Catalog> = Arc::new(SqliteCatalog::open(catalog_path)?);
     let opts = ServeOptions {

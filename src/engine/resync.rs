@@ -13,9 +13,9 @@ use crate::blueprint::BlueprintSet;
 use crate::catalog::{Catalog, CatalogError, Change, RunInfo, RunOutcome};
 use crate::mapping::CompiledConfig;
 use crate::model::{Entity, EntityKey, Item, Raw};
-use crate::okta::org::{IndexPlan, MembershipIndex, id_of};
+use crate::okta::org::{IndexPlan, MembershipIndex};
 use crate::okta::{OktaClient, OktaError};
-use serde_json::Value;
+use serde_json::value::RawValue;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -253,8 +253,9 @@ async fn sync_users(
     let selector = &res.config().selector;
     let (groups, apps) = (selector.include_groups, selector.include_applications);
     // Listing runs ahead of mapping by a few pages: IO and CPU overlap, memory stays bounded.
-    let (tx, mut rx) = mpsc::channel::<Vec<Value>>(4);
-    let listings = okta.all_users(selector.fields.as_deref());
+    // Users stay JSON text: the item is spliced together from it (see `user_item_json`).
+    let (tx, mut rx) = mpsc::channel::<Vec<Box<RawValue>>>(4);
+    let listings = okta.all_users::<Box<RawValue>>(selector.fields.as_deref());
     let lister = tokio::spawn(async move {
         for mut pager in listings {
             while let Some(page) = pager.next_page().await? {
@@ -268,38 +269,42 @@ async fn sync_users(
     let mut deferred = Vec::new();
     while let Some(page) = rx.recv().await {
         let n = page.len() as u64;
-        for user in page {
-            index.learn_user(&user);
-            if index.manager_unresolved(&user) {
+        for raw in page {
+            let Ok((id, manager)) = index.learn_user_json(raw.get()) else {
+                books.listing_error(format!("{kind}: a listed user is not a JSON object"));
+                continue;
+            };
+            if manager.as_deref().is_some_and(|m| index.resolve_manager(m).is_none()) {
                 // The manager may be listed later (by login or email): decide at the end.
-                deferred.push(user);
+                deferred.push((raw, id, manager));
                 continue;
             }
             books.report.kind_mut(&kind).items += 1;
-            if books.fresher_elsewhere(id_of(&user)) {
+            if books.fresher_elsewhere(&id) {
                 continue;
             }
-            let item = index.user_item(user, groups, apps);
-            books.absorb(writer.item(resource, user_item(&kind, item), Selection::Resync).await?);
+            let text = index.user_item_json(raw.get(), &id, manager.as_deref(), groups, apps);
+            books.absorb(
+                writer.item(resource, user_item(&kind, id, text), Selection::Resync).await?,
+            );
         }
         progress(Progress::Items { kind: kind.clone(), n });
     }
     let listed = lister.await.map_err(|e| SyncError::Listing(e.to_string()))?;
-    for user in deferred {
+    for (raw, id, manager) in deferred {
         books.report.kind_mut(&kind).items += 1;
-        if books.fresher_elsewhere(id_of(&user)) {
+        if books.fresher_elsewhere(&id) {
             continue;
         }
-        let item = index.user_item(user, groups, apps);
-        books.absorb(writer.item(resource, user_item(&kind, item), Selection::Resync).await?);
+        let text = index.user_item_json(raw.get(), &id, manager.as_deref(), groups, apps);
+        books.absorb(writer.item(resource, user_item(&kind, id, text), Selection::Resync).await?);
     }
     listed?;
     Ok(())
 }
 
-fn user_item(kind: &str, user: Value) -> Item {
-    let okta_id = id_of(&user).to_string();
-    Item { kind: kind.to_string(), okta_id, raw: Raw::Value(user) }
+fn user_item(kind: &str, okta_id: String, text: String) -> Item {
+    Item { kind: kind.to_string(), okta_id, raw: Raw::Json(text.into_boxed_str()) }
 }
 
 async fn sync_groups(

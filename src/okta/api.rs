@@ -35,14 +35,14 @@ pub struct UserWithLinks {
 impl OktaClient {
     /// Every user, of every status, with the `fields` projection (plus the manager attributes):
     /// Okta's plain list hides `DEPROVISIONED` users, so they are a second listing by filter.
-    pub fn all_users(&self, fields: Option<&str>) -> Vec<Pager> {
+    pub fn all_users<T: serde::de::DeserializeOwned>(&self, fields: Option<&str>) -> Vec<Pager<T>> {
         let projection = fields
             .map(|f| format!("&fields={}", encode(&with_manager_fields(f))))
             .unwrap_or_default();
         let deprovisioned = encode("status eq \"DEPROVISIONED\"");
         vec![
-            self.pager(&format!("/api/v1/users?limit={USERS_PAGE}{projection}")),
-            self.pager(&format!(
+            self.pager_of(&format!("/api/v1/users?limit={USERS_PAGE}{projection}")),
+            self.pager_of(&format!(
                 "/api/v1/users?limit={USERS_PAGE}&filter={deprovisioned}{projection}"
             )),
         ]

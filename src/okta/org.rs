@@ -76,6 +76,34 @@ struct SlimProfile {
     display_name: Option<Value>,
 }
 
+/// What the resync reads of a listed user besides its text: the slim record and `managerId`.
+#[derive(Debug, Default, serde::Deserialize)]
+struct Listed {
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    status: Value,
+    #[serde(default)]
+    profile: ListedProfile,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListedProfile {
+    #[serde(default)]
+    login: Option<Value>,
+    #[serde(default)]
+    email: Option<Value>,
+    #[serde(default)]
+    first_name: Option<Value>,
+    #[serde(default)]
+    last_name: Option<Value>,
+    #[serde(default)]
+    display_name: Option<Value>,
+    #[serde(default)]
+    manager_id: Option<Value>,
+}
+
 impl SlimMember {
     /// The slim record of a full Okta user object (copies only the kept fields).
     fn of(user: &Value) -> Self {
@@ -195,6 +223,89 @@ impl MembershipIndex {
     /// Learns a user from the user listing, so managers can be resolved by login or email.
     pub fn learn_user(&mut self, user: &Value) {
         self.intern_member(SlimMember::of(user));
+    }
+
+    /// Learns a listed user from its JSON text; returns its id and `profile.managerId`.
+    pub fn learn_user_json(
+        &mut self,
+        raw: &str,
+    ) -> Result<(String, Option<String>), serde_json::Error> {
+        let listed: Listed = serde_json::from_str(raw)?;
+        let id = listed.id.clone();
+        let p = listed.profile;
+        let manager = match p.manager_id {
+            Some(Value::String(m)) if !m.is_empty() => Some(m),
+            _ => None,
+        };
+        self.intern_member(SlimMember {
+            id: listed.id,
+            status: listed.status,
+            profile: SlimProfile {
+                login: p.login,
+                email: p.email,
+                first_name: p.first_name,
+                last_name: p.last_name,
+                display_name: p.display_name,
+            },
+        });
+        Ok((id, manager))
+    }
+
+    /// A user item as JSON text, from the user's listed text: the same item as
+    /// [`Self::user_item`], built without parsing the user or any of its groups (their text is
+    /// spliced in), so the mapping parses only what it reads.
+    pub fn user_item_json(
+        &self,
+        raw: &str,
+        id: &str,
+        manager_id: Option<&str>,
+        groups: bool,
+        applications: bool,
+    ) -> String {
+        let body = raw.trim_end().strip_suffix('}');
+        // Keys the item adds must not be in the user already (then a value is built instead).
+        let clash =
+            ["\"groups\":", "\"applications\":", "\"manager\":"].iter().any(|k| raw.contains(k));
+        let Some(body) = body.filter(|_| !clash) else {
+            let user: Value = serde_json::from_str(raw).unwrap_or(Value::Null);
+            return self.user_item(user, groups, applications).to_string();
+        };
+        let index = self.user_ids.get(id).map(|&i| i as usize);
+        let mut out = String::with_capacity(raw.len() + 1024);
+        out.push_str(body);
+        let mut sep = if body.trim_end().ends_with('{') { "" } else { "," };
+        if groups {
+            out.push_str(sep);
+            out.push_str("\"groups\":[");
+            for (n, &g) in index.map_or(&[][..], |i| &self.user_groups[i][..]).iter().enumerate() {
+                if n > 0 {
+                    out.push(',');
+                }
+                out.push_str(&self.groups[g as usize]);
+            }
+            out.push(']');
+            sep = ",";
+        }
+        if applications {
+            out.push_str(sep);
+            out.push_str("\"applications\":[");
+            for (n, &a) in index.map_or(&[][..], |i| &self.user_apps[i][..]).iter().enumerate() {
+                if n > 0 {
+                    out.push(',');
+                }
+                out.push_str(&app_link(&self.apps[a as usize], n).to_string());
+            }
+            out.push(']');
+            sep = ",";
+        }
+        out.push_str(sep);
+        out.push_str("\"manager\":");
+        match manager_id.and_then(|m| self.resolve_manager(m)) {
+            Some(m) => out.push_str(&m.to_string()),
+            None => out.push_str("null"),
+        }
+        out.push('}');
+        out
     }
 
     /// Resolves a `managerId` value: an Okta user id, else a login, else an email.
@@ -479,6 +590,18 @@ mod tests {
             for &u in m {
                 ix.user_groups[u as usize].push(gi as u32);
             }
+        }
+        // The text item is the value item.
+        for (raw, groups, apps) in [
+            (user("00ub", "B@x.io", Some("a@x.io")).to_string(), true, false),
+            (user("00ub", "B@x.io", None).to_string(), true, true),
+            (json!({"id": "00ub", "groups": "clash"}).to_string(), true, true),
+            (" { } ".to_string(), false, false),
+        ] {
+            let (id, manager) = ix.learn_user_json(&raw).unwrap();
+            let text = ix.user_item_json(&raw, &id, manager.as_deref(), groups, apps);
+            let value = ix.user_item(serde_json::from_str(&raw).unwrap(), groups, apps);
+            assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), value, "{raw}");
         }
         let item = ix.user_item(user("00ub", "B@x.io", Some("a@x.io")), true, false);
         let groups: Vec<&str> = item["groups"].as_array().unwrap().iter().map(id_of).collect();
