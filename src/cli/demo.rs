@@ -210,7 +210,7 @@ fn live(
         macro_rules! change {
             ($label:expr, $act:expr, $check:expr) => {{
                 let t0 = Instant::now();
-                $act;
+                let _ = $act;
                 let mut seen = false;
                 for _ in 0..1000 {
                     if $check {
