@@ -259,17 +259,11 @@ struct SyncChild(std::process::Child);
 
 impl SyncChild {
     fn start(env: &Env, catalog: &str) -> Self {
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_port-okta"))
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
+        let child = env
+            .command()
             .args(["sync", "--json", "--catalog", catalog])
             .args(["--mapping", "examples/full/port-app-config.yml"])
             .args(["--blueprints", "examples/full/blueprints.json"])
-            .env("OKTA_DOMAIN", env.sim().base_url())
-            .env("OKTA_API_TOKEN", TOKEN)
-            .env("OCEAN__INTEGRATION__IDENTIFIER", "okta-e2e")
-            .env_remove("INTEGRATION_IDENTIFIER")
-            .env_remove("OCEAN__INTEGRATION__CONFIG__OKTA_DOMAIN")
-            .env_remove("OCEAN__INTEGRATION__CONFIG__OKTA_API_TOKEN")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()

@@ -55,13 +55,7 @@ impl Store for BTreeMap<EntityKey, Stored> {
         Ok(self
             .values()
             .filter(|s| s.entity.blueprint == blueprint)
-            .filter(|s| {
-                s.entity.relations.get(relation).is_some_and(|v| match v {
-                    serde_json::Value::String(x) => x == target,
-                    serde_json::Value::Array(a) => a.iter().any(|x| x.as_str() == Some(target)),
-                    _ => false,
-                })
-            })
+            .filter(|s| s.entity.relations.get(relation).is_some_and(|v| rules::holds(v, target)))
             .map(|s| s.entity.identifier.clone())
             .collect())
     }

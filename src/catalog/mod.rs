@@ -223,6 +223,25 @@ impl CatalogError {
     }
 }
 
+/// `keys` and, transitively, every entity that depends on them through a required relation: what
+/// a delete with `delete_dependents` takes (asked through [`Catalog::dependents`], so a plan
+/// overlay answers for its planned state).
+pub async fn cascade(
+    catalog: &dyn Catalog,
+    keys: Vec<EntityKey>,
+) -> Result<std::collections::BTreeSet<EntityKey>, CatalogError> {
+    let mut all: std::collections::BTreeSet<EntityKey> = keys.iter().cloned().collect();
+    let mut frontier = keys;
+    // Bounded: each round adds only keys not seen before.
+    while !frontier.is_empty() {
+        let next: Vec<EntityKey> =
+            catalog.dependents(frontier).await?.into_iter().filter(|k| !all.contains(k)).collect();
+        all.extend(next.iter().cloned());
+        frontier = next;
+    }
+    Ok(all)
+}
+
 /// Where entities live.
 ///
 /// Inputs are owned (`Vec`, `Arc<[Entity]>`), so a target may hand the work to another thread or

@@ -57,7 +57,7 @@ pub fn relation_targets<'a>(
 }
 
 /// Whether `v` (a relation value) holds `target`.
-fn holds(v: &Value, target: &str) -> bool {
+pub fn holds(v: &Value, target: &str) -> bool {
     match v {
         Value::String(s) => s == target,
         Value::Array(a) => a.iter().any(|x| x.as_str() == Some(target)),

@@ -74,6 +74,22 @@ fn event_listener() -> anyhow::Result<String> {
     }
 }
 
+/// The `sync` a `serve` resyncs as.
+fn as_sync(args: &ServeArgs) -> super::sync::SyncArgs {
+    super::sync::SyncArgs {
+        catalog: args.catalog.clone(),
+        mapping: args.mapping.clone(),
+        blueprints: args.blueprints.clone(),
+        json: false,
+        dry_run: false,
+        concurrency: args.concurrency,
+        bucket_share: args.bucket_share,
+        max_in_flight: args.max_in_flight,
+        lock_timeout: 0.0,
+        allow_insecure_http: args.allow_insecure_http,
+    }
+}
+
 /// Runs `port-okta serve` until SIGTERM or SIGINT.
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let settings = Settings::from_process_env().map_err(|errs| anyhow::anyhow!("{errs}"))?;
@@ -89,21 +105,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             settings.scheduled_resync_interval_minutes.map(|m| Duration::from_secs(m.get() * 60)),
         ),
         "WEBHOOKS_ONLY" => Resyncs::Never,
-        "ONCE" => {
-            // Ocean's ONCE: one resync, then exit, no live events.
-            return super::sync::run(super::sync::SyncArgs {
-                catalog: args.catalog,
-                mapping: args.mapping,
-                blueprints: args.blueprints,
-                json: false,
-                dry_run: false,
-                concurrency: args.concurrency,
-                bucket_share: args.bucket_share,
-                max_in_flight: args.max_in_flight,
-                lock_timeout: 0.0,
-                allow_insecure_http: args.allow_insecure_http,
-            });
-        }
+        // Ocean's ONCE: one resync, then exit, no live events.
+        "ONCE" => return super::sync::run(as_sync(&args)),
         other => bail!(
             "OCEAN__EVENT_LISTENER type {other} is not supported here (POLLING, ONCE, WEBHOOKS_ONLY)"
         ),
@@ -113,19 +116,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     } else {
         LiveEvents::Poll
     });
-    let sync_args = super::sync::SyncArgs {
-        catalog: args.catalog.clone(),
-        mapping: args.mapping.clone(),
-        blueprints: args.blueprints.clone(),
-        json: false,
-        dry_run: false,
-        concurrency: args.concurrency,
-        bucket_share: args.bucket_share,
-        max_in_flight: args.max_in_flight,
-        lock_timeout: 0.0,
-        allow_insecure_http: args.allow_insecure_http,
-    };
-    let (config, blueprints) = load_inputs(&sync_args)?;
+    let (config, blueprints) = load_inputs(&as_sync(&args))?;
     let compiled = mapping::compile(
         &config,
         &blueprints,

@@ -207,7 +207,7 @@ impl Catalog for PlanCatalog {
     fn delete(&self, keys: Vec<EntityKey>, cx: DeleteContext) -> BoxFut<'_, Vec<EntityKey>> {
         Box::pin(async move {
             self.fetch(keys.iter().cloned()).await?;
-            let mut doomed: BTreeSet<EntityKey> = {
+            let owned: Vec<EntityKey> = {
                 let o = self.lock();
                 keys.into_iter()
                     .filter(|k| {
@@ -215,18 +215,11 @@ impl Catalog for PlanCatalog {
                     })
                     .collect()
             };
-            let mut frontier: Vec<EntityKey> = doomed.iter().cloned().collect();
-            // Bounded: each round adds only keys not yet doomed.
-            while cx.dependents && !frontier.is_empty() {
-                let next: Vec<EntityKey> = self
-                    .planned_dependents(&frontier)
-                    .await?
-                    .into_iter()
-                    .filter(|k| !doomed.contains(k))
-                    .collect();
-                doomed.extend(next.iter().cloned());
-                frontier = next;
-            }
+            let doomed = if cx.dependents {
+                crate::catalog::cascade(self, owned).await?
+            } else {
+                owned.into_iter().collect()
+            };
             let mut o = self.lock();
             for key in &doomed {
                 o.remove(key)?;

@@ -436,20 +436,11 @@ async fn over_threshold(
     stale: &[EntityKey],
 ) -> Result<Option<String>, CatalogError> {
     // What `deleteDependentEntities` would take with them: planned before anything is deleted.
-    let mut doomed: BTreeSet<EntityKey> = stale.iter().cloned().collect();
-    if config.delete_dependent_entities {
-        let mut frontier: Vec<EntityKey> = stale.to_vec();
-        while !frontier.is_empty() {
-            let next: Vec<EntityKey> = catalog
-                .dependents(frontier)
-                .await?
-                .into_iter()
-                .filter(|k| !doomed.contains(k))
-                .collect();
-            doomed.extend(next.iter().cloned());
-            frontier = next;
-        }
-    }
+    let doomed = if config.delete_dependent_entities {
+        crate::catalog::cascade(catalog, stale.to_vec()).await?
+    } else {
+        stale.iter().cloned().collect()
+    };
     let mut owned_per: HashMap<&str, usize> = HashMap::new();
     for o in owned {
         *owned_per.entry(o.key.blueprint.as_str()).or_default() += 1;

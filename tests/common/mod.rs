@@ -272,24 +272,30 @@ impl Drop for Env {
 }
 
 impl Env {
-    /// Runs the built `port-okta` binary against this org and catalog.
+    /// The built `port-okta` binary, run from the repository against this org, owning what it
+    /// writes as `okta-e2e` (the owner of the in-process syncs of [`Env::sync`]).
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_port-okta"));
+        cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("OKTA_DOMAIN", self.sim().base_url())
+            .env("OKTA_API_TOKEN", TOKEN)
+            .env("OCEAN__INTEGRATION__IDENTIFIER", "okta-e2e")
+            .env("NO_PROXY", "127.0.0.1,localhost")
+            .env_remove("INTEGRATION_IDENTIFIER")
+            .env_remove("OCEAN__INTEGRATION__CONFIG__OKTA_DOMAIN")
+            .env_remove("OCEAN__INTEGRATION__CONFIG__OKTA_API_TOKEN");
+        cmd
+    }
+
+    /// Runs `port-okta` with `args` (and this catalog, unless `--catalog` is given).
     pub fn cli(&self, args: &[&str]) -> Output {
         let catalog = format!("sqlite:{}", self.db.display());
         let mut all: Vec<&str> = args.to_vec();
-        if !args.contains(&"--catalog") && !args.iter().any(|a| a.starts_with("--catalog")) {
+        if !args.iter().any(|a| a.starts_with("--catalog")) {
             all.extend(["--catalog", &catalog]);
         }
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_port-okta"));
-        cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args(&all)
-            .env("OKTA_DOMAIN", self.sim().base_url())
-            .env("OKTA_API_TOKEN", TOKEN)
-            // The same owner as the in-process syncs of `Env::sync`.
-            .env("OCEAN__INTEGRATION__IDENTIFIER", "okta-e2e")
-            .env_remove("INTEGRATION_IDENTIFIER")
-            .env("NO_PROXY", "127.0.0.1,localhost")
-            .env_remove("OCEAN__INTEGRATION__CONFIG__OKTA_DOMAIN")
-            .env_remove("OCEAN__INTEGRATION__CONFIG__OKTA_API_TOKEN");
+        let mut cmd = self.command();
+        cmd.args(&all);
         tokio::task::block_in_place(|| cmd.output().unwrap())
     }
 
