@@ -373,6 +373,17 @@ fn float(f: f64) -> Val {
     Val::Num(Num::Float(f))
 }
 
+/// A computed double: an exact integer (below 2^53 in magnitude, not -0) is kept as jaq's integer so
+/// it still indexes arrays; either way it prints as jq prints the double.
+pub(super) fn number(f: f64) -> Val {
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    if f.fract() == 0.0 && f.abs() < EXACT && !(f == 0.0 && f.is_sign_negative()) {
+        Val::Num(Num::Int(f as isize))
+    } else {
+        float(f)
+    }
+}
+
 /// `l op r` with jq 1.8.2's results (op: 0 `+`, 1 `-`, 2 `*`, 3 `/`, 4 `%`).
 pub(super) fn math(l: Val, r: Val, op: u8) -> Result<Val, Error<Val>> {
     let is_str = |v: &Val| matches!(v, Val::TStr(_) | Val::BStr(_));
@@ -406,6 +417,16 @@ pub(super) fn math(l: Val, r: Val, op: u8) -> Result<Val, Error<Val>> {
                 return fail(&l, &r, "divided (remainder) because the divisor is zero");
             }
             Ok(Val::from(if b == -1 { 0 } else { a % b } as isize))
+        }
+        (0..=3, Val::Num(_), Val::Num(_)) => {
+            // jq computes on doubles: the result loses any literal text.
+            let (a, b) = (as_f64(&l), as_f64(&r));
+            Ok(number(match op {
+                0 => a + b,
+                1 => a - b,
+                2 => a * b,
+                _ => a / b,
+            }))
         }
         _ => {
             let what = ["added", "subtracted", "multiplied", "divided", "divided (remainder)"];

@@ -4,7 +4,7 @@ use super::value;
 use jaq_core::box_iter::box_once;
 use jaq_core::native::{Fun, bome, run, v};
 use jaq_core::{DataT, Error, Exn};
-use jaq_json::{Num, Val};
+use jaq_json::Val;
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
 
@@ -46,6 +46,17 @@ pub(super) fn tonumber(v: Val) -> Result<Val, Error<Val>> {
 }
 
 fn parse_number(t: &str) -> Option<Val> {
+    // decNumber's special values, any case, with a sign.
+    let (sign, word) = match t.as_bytes().first() {
+        Some(b'-') => (-1.0, &t[1..]),
+        Some(b'+') => (1.0, &t[1..]),
+        _ => (1.0, t),
+    };
+    match word.to_ascii_lowercase().as_str() {
+        "nan" | "snan" => return Some(Val::Num(jaq_json::Num::Float(f64::NAN))),
+        "inf" | "infinity" => return Some(Val::Num(jaq_json::Num::Float(sign * f64::INFINITY))),
+        _ => {}
+    }
     let b = t.as_bytes();
     let mut i = 0;
     if i < b.len() && (b[i] == b'-' || b[i] == b'+') {
@@ -56,9 +67,7 @@ fn parse_number(t: &str) -> Option<Val> {
         i += 1;
     }
     let mut digits = i - int_start;
-    let mut integral = true;
     if i < b.len() && b[i] == b'.' {
-        integral = false;
         i += 1;
         let frac_start = i;
         while i < b.len() && b[i].is_ascii_digit() {
@@ -70,7 +79,6 @@ fn parse_number(t: &str) -> Option<Val> {
         return None;
     }
     if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
-        integral = false;
         i += 1;
         if i < b.len() && (b[i] == b'-' || b[i] == b'+') {
             i += 1;
@@ -86,10 +94,8 @@ fn parse_number(t: &str) -> Option<Val> {
     if i != b.len() {
         return None;
     }
-    if let Some(n) = integral.then(|| t.trim_start_matches('+').parse::<isize>().ok()).flatten() {
-        return Some(Val::Num(Num::Int(n)));
-    }
-    t.trim_start_matches('+').parse::<f64>().ok().map(|f| Val::Num(Num::Float(f)))
+    // jq 1.8 keeps the text as the number's literal.
+    Some(value::literal_to_val(t))
 }
 
 fn csv_tsv(v: &Val, csv: bool) -> Result<Val, Error<Val>> {

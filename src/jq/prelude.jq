@@ -157,6 +157,17 @@ def flatten($d): if $d < 0 then error("flatten depth must not be negative") else
 # jq (and unlike jaq), the right operand is the outer loop: [(1,2) * (3,4)] is [3,6,4,8].
 def _jq_math(l; r; $op): r as $r | l as $l | _jq_arith($l; $r; $op);
 
+# Numbers keep their literal: length and abs of a number negate a negative one (`-1.50|abs`
+# is 1.50) instead of computing a double.
+def _jaq_length: length;
+def length:
+  if type == "number" then (if . < 0 then -. else . end)
+  elif type == "boolean" then error("\(_jq_describe) has no length")
+  else _jaq_length end;
+def abs:
+  if type == "number" then (if . < 0 then -. else . end)
+  else error("\(_jq_describe) has no absolute value") end;
+
 # Misc jq 1.8 builtins jaq lacks.
-def have_decnum: false;
+def have_decnum: true;
 def have_literal_numbers: true;
