@@ -177,6 +177,9 @@ fn base64_decode(v: &Val) -> Result<Val, Error<Val>> {
 /// deletion (so `del(.[1], .[-6])` removes two original elements), indices out of range are
 /// ignored, and deleting the empty path gives null.
 fn delpaths(v: Val, paths: &[&[Val]]) -> Result<Val, Error<Val>> {
+    if paths.is_empty() {
+        return Ok(v);
+    }
     if paths.iter().any(|p| p.is_empty()) {
         return Ok(Val::Null);
     }
@@ -512,6 +515,23 @@ fn setpath(v: Val, path: &[Val], x: Val, depth: usize) -> Result<Val, Error<Val>
             vec[i] = setpath(child, rest, x, depth + 1)?;
             Ok(Val::Arr(a))
         }
+        // A slice of an array (or null) takes an array.
+        (v @ (Val::Null | Val::Arr(_)), Val::Obj(slice)) if rest.is_empty() => {
+            let mut a = match v {
+                Val::Arr(a) => a,
+                _ => jaq_json::Rc::new(Vec::new()),
+            };
+            let Val::Arr(new) = x else {
+                return Err(err("A slice of an array can only be assigned another array".into()));
+            };
+            let bound = |name: &str| slice.get(&Val::from(name.to_string())).cloned();
+            let (from, to) = slice_bounds(bound("start"), bound("end"), a.len());
+            jaq_json::Rc::make_mut(&mut a).splice(from..to, new.iter().cloned());
+            Ok(Val::Arr(a))
+        }
+        (Val::TStr(_) | Val::BStr(_), Val::Obj(_)) => {
+            Err(err("Cannot update string slices".into()))
+        }
         // jq reads before it writes: a key that cannot even index the value fails as a read.
         (v, k) => Err(err(match (&v, k) {
             (Val::Arr(_), Val::Obj(_) | Val::Arr(_)) | (Val::Null, Val::Obj(_)) => {
@@ -594,6 +614,22 @@ fn base<D: for<'a> DataT<V<'a> = Val>>() -> Box<[jaq_core::native::Filter<jaq_co
                 _ => None,
             };
             to_valx(Ok(msg.map_or(cv.1, s)))
+        }),
+        ("_jq_timegm", v(1), |mut cv| {
+            let strict = matches!(cv.0.pop_var(), Val::Bool(true));
+            to_valx(super::time::mktime(&cv.1, strict))
+        }),
+        ("_jq_gmtz", v(0), |cv| {
+            to_valx(Ok(match &cv.1 {
+                Val::TStr(b) | Val::BStr(b) => {
+                    s(super::time::gmt_zone(&String::from_utf8_lossy(b)))
+                }
+                other => other.clone(),
+            }))
+        }),
+        ("_jq_strptime", v(1), |mut cv| {
+            let fmt = cv.0.pop_var();
+            to_valx(super::time::strptime(&cv.1, &fmt).unwrap_or(Ok(Val::Null)))
         }),
         ("_jq_match", v(3), |mut cv| {
             let test = cv.0.pop_var();

@@ -15,6 +15,7 @@
 mod arith;
 mod funs;
 mod rewrite;
+mod time;
 pub mod value;
 
 use jaq_core::load::{self, Arena, File, Loader};
@@ -184,7 +185,15 @@ impl Program {
     pub fn compile(source: &str, opts: &JqOptions) -> Result<Program, CompileError> {
         let quoted = rewrite::single_quotes(source);
         let (body, inserted) = rewrite::for_jaq(&quoted);
-        let prefix = if opts.allow_env { "" } else { ENV_LOCKDOWN };
+        let mut prefix = if opts.allow_env { "" } else { ENV_LOCKDOWN }.to_owned();
+        // `$__loc__`: jq's location of the variable in the program (an unused binding, were it
+        // only mentioned inside a string, changes nothing).
+        if let Some(at) = body.find("$__loc__") {
+            let line = body[..at].matches('\n').count() + 1;
+            prefix
+                .push_str(&format!("{{\"file\":\"<top-level>\",\"line\":{line}}} as $__loc__ | "));
+        }
+        let prefix = prefix.as_str();
         let code = format!("{prefix}{body}");
         // Map an offset in `code` back to the user's text.
         let user_offset =
