@@ -260,6 +260,20 @@ impl Program {
         Ok(())
     }
 
+    /// Every output on a jaq value up to the first error, and that error (at most
+    /// [`MAX_OUTPUTS`] outputs): what jq prints for the program, then its error.
+    pub fn outputs_val(&self, input: Val) -> (Vec<Val>, Option<EvalError>) {
+        let mut outs = Vec::new();
+        let r = self.run_val(input, |v| {
+            if outs.len() >= MAX_OUTPUTS {
+                return Err(EvalError::new(format!("more than {MAX_OUTPUTS} outputs")));
+            }
+            outs.push(v);
+            Ok(true)
+        });
+        (outs, r.err())
+    }
+
     /// The first output on a jaq value (`None` when there is none).
     pub fn first_val(&self, input: Val) -> Result<Option<Val>, EvalError> {
         let mut first = None;
@@ -272,15 +286,10 @@ impl Program {
 
     /// Every output on a jaq value, at most [`MAX_OUTPUTS`].
     pub fn all_val(&self, input: Val) -> Result<Vec<Val>, EvalError> {
-        let mut outs = Vec::new();
-        self.run_val(input, |v| {
-            if outs.len() >= MAX_OUTPUTS {
-                return Err(EvalError::new(format!("more than {MAX_OUTPUTS} outputs")));
-            }
-            outs.push(v);
-            Ok(true)
-        })?;
-        Ok(outs)
+        match self.outputs_val(input) {
+            (outs, None) => Ok(outs),
+            (_, Some(e)) => Err(e),
+        }
     }
 
     /// The first output (`Ok(None)` when the expression yields nothing).

@@ -32,7 +32,8 @@ const MONTH_DAYS: [i64; 12] = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304,
 /// …]`, missing ones 0), truncated like jq's `jv2tm`; `None` when one is not a number.
 fn fields(v: &Val) -> Option<[i64; 6]> {
     let Val::Arr(a) = v else { return None };
-    let mut out = [0i64; 6];
+    // Missing fields are 0, so a missing year is 1900.
+    let mut out = [1900, 0, 0, 0, 0, 0];
     for (i, x) in a.iter().take(8).enumerate() {
         let Val::Num(_) = x else { return None };
         let d = jaq_std::ValT::as_f64(x)?;
@@ -71,7 +72,9 @@ pub(super) fn mktime(v: &Val, strict: bool) -> Result<Val, Error<Val>> {
     Ok(Val::from(t as isize))
 }
 
-/// A strftime format with `%Z` spelled out as glibc does for UTC (`GMT`); `%%` is kept.
+/// A strftime format with what glibc spells its own way in the C locale for a UTC time
+/// written out: `%Z` is `GMT`, `%c` is `%a %b %e %H:%M:%S %Y`, `%x` is `%m/%d/%y`, `%X` is
+/// `%H:%M:%S`; `%%` is kept.
 pub(super) fn gmt_zone(fmt: &str) -> String {
     let mut out = String::with_capacity(fmt.len());
     let mut chars = fmt.chars();
@@ -82,6 +85,9 @@ pub(super) fn gmt_zone(fmt: &str) -> String {
         }
         match chars.next() {
             Some('Z') => out.push_str("GMT"),
+            Some('c') => out.push_str("%a %b %e %H:%M:%S %Y"),
+            Some('x') => out.push_str("%m/%d/%y"),
+            Some('X') => out.push_str("%H:%M:%S"),
             Some(d) => {
                 out.push('%');
                 out.push(d);
