@@ -9,11 +9,11 @@ use anyhow::Context as _;
 use port_okta::blueprint::BlueprintSet;
 use port_okta::config::{self, PortAppConfig, settings::Settings};
 use port_okta::diag::{Diagnostic, Diagnostics, Location};
-use port_okta::mapping::{self, JqOptions, Severity};
+use port_okta::mapping::{self, CompiledResource, ItemMapping, JqOptions, Problem, Severity};
 use port_okta::model::Entity;
-use serde_json::Value;
+use serde_json::value::RawValue;
 use std::collections::HashMap;
-use std::io::{IsTerminal as _, Read as _, Write as _};
+use std::io::{IsTerminal as _, Read as _, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -95,86 +95,237 @@ pub fn run(args: MapArgs) -> anyhow::Result<ExitCode> {
     }
 
     let (input_name, text) = read_input(&args.input)?;
-    let items = match serde_json::from_str::<Value>(&text) {
-        Ok(Value::Array(items)) => items,
-        Ok(obj @ Value::Object(_)) => vec![obj],
-        Ok(other) => {
-            let kind = match other {
-                Value::Null => "null",
-                Value::Bool(_) => "a boolean",
-                Value::Number(_) => "a number",
-                _ => "a string",
-            };
-            let message = format!("expected a JSON array of items, found {kind}");
-            return Ok(fail(&one(&input_name, Location { line: 1, col: 1 }, message)));
-        }
-        Err(e) => {
-            let at = Location { line: e.line().max(1), col: e.column().max(1) };
-            let full = e.to_string();
-            let suffix = format!(" at line {} column {}", e.line(), e.column());
-            let message = full.strip_suffix(&suffix).unwrap_or(&full).to_string();
-            return Ok(fail(&one(&input_name, at, format!("invalid JSON: {message}"))));
-        }
+    // The whole input is checked and split into one raw slice per item before anything is
+    // written, so bad JSON still exits 2 with nothing on stdout; items are then parsed one by
+    // one straight from the input text (only what the mapping reads, when it can).
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
+    let items: Vec<&str> = match text.trim_start().as_bytes().first() {
+        Some(b'[') => match serde_json::from_str::<Vec<&RawValue>>(&text) {
+            Ok(items) => items.into_iter().map(RawValue::get).collect(),
+            Err(e) => return Ok(fail(&invalid_json(&input_name, &text, e))),
+        },
+        _ => match serde_json::from_str::<&RawValue>(&text) {
+            Ok(one) if one.get().starts_with('{') => vec![one.get()],
+            Ok(other) => {
+                let kind = match other.get().as_bytes().first() {
+                    Some(b'n') => "null",
+                    Some(b't' | b'f') => "a boolean",
+                    Some(b'"') => "a string",
+                    _ => "a number",
+                };
+                let message = format!("expected a JSON array of items, found {kind}");
+                return Ok(fail(&one(&input_name, Location { line: 1, col: 1 }, message)));
+            }
+            Err(e) => return Ok(fail(&invalid_json(&input_name, &text, e))),
+        },
     };
 
-    // Resource-major, like a resync: each resource of the kind runs over every item in turn.
-    let mut out: Vec<Entity> = Vec::new();
+    let mut out = EntityWriter::new(std::io::stdout().lock());
     let mut stderr = std::io::stderr().lock();
-    let (mut errors, mut warnings, mut invalid) = (0usize, 0usize, 0usize);
+    let mut counts = Counts::default();
     let several = resources.len() > 1;
+    // Resource-major, like a resync: each resource of the kind runs over every item in turn.
     for (index, r) in &resources {
-        for (i, item) in items.iter().enumerate() {
-            let mut label = if several { format!("resources[{index}] ") } else { String::new() };
-            label.push_str(&format!("items[{i}]"));
-            if let Some(id) = item.get("id").and_then(Value::as_str) {
-                label.push_str(&format!(" ({id})"));
-            }
-            let mapped = r.map_item(item);
-            if mapped.entities.is_empty() && mapped.problems.is_empty() {
-                let _ = writeln!(stderr, "{label}: skipped: the selector did not accept the item");
-            }
-            for p in &mapped.problems {
-                let sev = match p.severity {
-                    Severity::Error => {
-                        errors += 1;
-                        "error"
+        for (b, batch) in items.chunks(BATCH).enumerate() {
+            for (k, mapped) in map_batch(r, batch, workers).into_iter().enumerate() {
+                let i = b * BATCH + k;
+                let label = || {
+                    let mut label =
+                        if several { format!("resources[{index}] ") } else { String::new() };
+                    label.push_str(&format!("items[{i}]"));
+                    if let Some(id) = item_id(items[i]) {
+                        label.push_str(&format!(" ({id})"));
                     }
-                    Severity::Warning => {
-                        warnings += 1;
-                        "warning"
-                    }
+                    label
                 };
-                let _ = writeln!(stderr, "{label}: {sev}: {}: {}", p.field, p.message);
-            }
-            for m in mapped.entities {
-                if validate && let Err(errs) = blueprints.validate(&m.entity) {
-                    invalid += 1;
-                    for e in errs {
-                        let _ = writeln!(stderr, "{label}: invalid: {e}");
+                for entity in report(&mut stderr, &mut counts, mapped, &label) {
+                    if validate && let Err(errs) = blueprints.validate(&entity) {
+                        counts.invalid += 1;
+                        for e in errs {
+                            let _ = writeln!(stderr, "{}: invalid: {e}", label());
+                        }
+                        continue;
                     }
-                    continue;
+                    out.push(&entity)?;
                 }
-                out.push(m.entity);
             }
         }
     }
-
-    let mut stdout = std::io::stdout().lock();
-    let json = serde_json::to_string_pretty(&out).context("serialising entities")?;
-    if let Err(e) = writeln!(stdout, "{json}").and_then(|()| stdout.flush())
-        && e.kind() != std::io::ErrorKind::BrokenPipe
-    {
-        return Err(e).context("writing to stdout");
-    }
+    out.finish()?;
+    let n = out.count;
     let _ = writeln!(
         stderr,
-        "{} item(s) → {} entit{} ({errors} error(s), {warnings} warning(s){})",
+        "{} item(s) → {} entit{} ({} error(s), {} warning(s){})",
         items.len(),
-        out.len(),
-        if out.len() == 1 { "y" } else { "ies" },
-        if validate { format!(", {invalid} failed validation") } else { String::new() }
+        n,
+        if n == 1 { "y" } else { "ies" },
+        counts.errors,
+        counts.warnings,
+        if validate { format!(", {} failed validation", counts.invalid) } else { String::new() }
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Items mapped at a time: their results are written, in order, before the next batch.
+const BATCH: usize = 256;
+
+/// `f` over `items` in order, spread over `workers` threads (contiguous shares).
+fn in_parallel<T: Sync, R: Send>(
+    items: &[T],
+    workers: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    if workers < 2 || items.len() < 2 * workers {
+        return items.iter().map(f).collect();
+    }
+    let per = items.len().div_ceil(workers);
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items[per..]
+            .chunks(per)
+            .map(|chunk| s.spawn(move || chunk.iter().map(f).collect::<Vec<_>>()))
+            .collect();
+        let mut all: Vec<R> = items[..per].iter().map(f).collect();
+        for h in handles {
+            match h.join() {
+                Ok(part) => all.extend(part),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        all
+    })
+}
+
+/// Map a batch of raw items in order, spread over `workers` threads.
+fn map_batch(r: &CompiledResource, batch: &[&str], workers: usize) -> Vec<ItemMapping> {
+    let map = |raw: &&str| match r.map_json(raw.as_bytes()) {
+        Ok(m) => m,
+        // The input was checked whole: an item always parses.
+        Err(e) => ItemMapping {
+            entities: Vec::new(),
+            problems: vec![Problem {
+                field: String::new(),
+                message: format!("invalid item: {e}"),
+                severity: Severity::Error,
+            }],
+        },
+    };
+    in_parallel(batch, workers, map)
+}
+
+#[derive(Default)]
+struct Counts {
+    errors: usize,
+    warnings: usize,
+    invalid: usize,
+}
+
+/// Write one item's problems to stderr; its entities are returned.
+fn report(
+    stderr: &mut impl Write,
+    counts: &mut Counts,
+    mapped: ItemMapping,
+    label: &dyn Fn() -> String,
+) -> Vec<Entity> {
+    if mapped.entities.is_empty() && mapped.problems.is_empty() {
+        let _ = writeln!(stderr, "{}: skipped: the selector did not accept the item", label());
+    }
+    for p in &mapped.problems {
+        let sev = match p.severity {
+            Severity::Error => {
+                counts.errors += 1;
+                "error"
+            }
+            Severity::Warning => {
+                counts.warnings += 1;
+                "warning"
+            }
+        };
+        let _ = writeln!(stderr, "{}: {sev}: {}: {}", label(), p.field, p.message);
+    }
+    mapped.entities.into_iter().map(|m| m.entity).collect()
+}
+
+/// The item's `id` when it is a string (for messages), read without parsing the rest.
+fn item_id(raw: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Id<'a> {
+        #[serde(borrow)]
+        id: Option<std::borrow::Cow<'a, str>>,
+    }
+    serde_json::from_str::<Id>(raw).ok()?.id.map(|c| c.into_owned())
+}
+
+/// Where and why `text` is not JSON, worded as a full parse words it (the raw split words a
+/// few errors differently, e.g. a trailing comma).
+fn invalid_json(input_name: &str, text: &str, e: serde_json::Error) -> Diagnostics {
+    let e = serde_json::from_str::<serde_json::Value>(text).err().unwrap_or(e);
+    let at = Location { line: e.line().max(1), col: e.column().max(1) };
+    let full = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    let message = full.strip_suffix(&suffix).unwrap_or(&full).to_string();
+    one(input_name, at, format!("invalid JSON: {message}"))
+}
+
+/// Writes entities as the JSON array `serde_json::to_string_pretty` gives for all of them,
+/// one at a time; a closed pipe stops the output quietly, like before.
+struct EntityWriter<W: Write> {
+    out: std::io::BufWriter<W>,
+    scratch: Vec<u8>,
+    count: usize,
+    closed: bool,
+}
+
+impl<W: Write> EntityWriter<W> {
+    fn new(w: W) -> Self {
+        Self {
+            out: std::io::BufWriter::with_capacity(1 << 16, w),
+            scratch: Vec::new(),
+            count: 0,
+            closed: false,
+        }
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        match self.out.write_all(bytes) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            r => r.context("writing to stdout"),
+        }
+    }
+
+    fn push(&mut self, entity: &Entity) -> anyhow::Result<()> {
+        self.scratch.clear();
+        serde_json::to_writer_pretty(&mut self.scratch, entity).context("serialising entities")?;
+        // Nested one level in the array: every line is indented by two more spaces.
+        let mut text = Vec::with_capacity(self.scratch.len() + 64);
+        text.extend_from_slice(if self.count == 0 { b"[\n  " } else { b",\n  " });
+        for &b in &self.scratch {
+            text.push(b);
+            if b == b'\n' {
+                text.extend_from_slice(b"  ");
+            }
+        }
+        self.count += 1;
+        self.write(&text)
+    }
+
+    fn finish(&mut self) -> anyhow::Result<()> {
+        let tail: &[u8] = if self.count == 0 { b"[]\n" } else { b"\n]\n" };
+        self.write(tail)?;
+        if self.closed {
+            return Ok(());
+        }
+        match self.out.flush() {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            r => r.context("writing to stdout"),
+        }
+    }
 }
 
 /// Reads `--input` (a path, or `-` for stdin); returns the name used in messages and the text.
