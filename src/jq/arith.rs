@@ -285,7 +285,7 @@ fn print(t: &Term<&str>, out: &mut String) {
             // Assignments as jq 1.8.2 defines them (`_assign`, `_modify` over `path(l)`), so
             // they create objects and arrays through null like jq.
             let update = |out: &mut String, f: &dyn Fn(&mut String)| {
-                out.push_str("(");
+                out.push('(');
                 paren(r, out);
                 out.push_str(" as $__jq_rhs | _jq_modify(");
                 print(l, out);

@@ -94,11 +94,13 @@ fn var_keys(src: &str, block: &Token<&str>, ins: &mut Vec<(usize, String)>) {
     let is_obj = text.starts_with('{');
     for (j, t) in inner.iter().enumerate() {
         match t {
-            Token(v, Tok::Sym) if is_obj && v.starts_with('$') => {
-                if inner.get(j + 1).is_some_and(|c| is_sym(c, ":")) {
-                    let end = jaq_core::load::span(src, v).end;
-                    ins.push((end, format!(", \"{}\"", &v[1..])));
-                }
+            Token(v, Tok::Sym)
+                if is_obj
+                    && v.starts_with('$')
+                    && inner.get(j + 1).is_some_and(|c| is_sym(c, ":")) =>
+            {
+                let end = jaq_core::load::span(src, v).end;
+                ins.push((end, format!(", \"{}\"", &v[1..])));
             }
             Token(_, Tok::Block(_)) => var_keys(src, t, ins),
             _ => {}

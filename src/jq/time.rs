@@ -208,7 +208,7 @@ fn parse(input: &str, fmt: &str, tm: &mut Tm) -> Option<Result<usize, ()>> {
             k += 1;
             continue;
         }
-        let Some(&d) = f.get(k + 1) else { return None };
+        let &d = f.get(k + 1)?;
         k += 2;
         match d {
             b'%' => {

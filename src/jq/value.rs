@@ -61,10 +61,11 @@ pub fn num_to_val(n: &Number) -> Val {
 pub fn literal_to_val(text: &str) -> Val {
     let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
     let integral = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
-    if integral && text != "-0" {
-        if let Some(n) = Num::from_str_radix(text, 10) {
-            return Val::Num(n);
-        }
+    if integral
+        && text != "-0"
+        && let Some(n) = Num::from_str_radix(text, 10)
+    {
+        return Val::Num(n);
     }
     Val::Num(Num::Dec(jaq_json::Rc::new(text.to_owned())))
 }

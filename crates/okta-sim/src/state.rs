@@ -579,6 +579,13 @@ pub(crate) fn group_target(id: &str, name: &str) -> Value {
     json!({"id": id, "type": "UserGroup", "alternateId": "unknown", "displayName": name, "detailEntry": null})
 }
 
+/// Where the simulated org's requests come from (Okta resolves an address to a place; the
+/// schema has no null here).
+fn geo() -> Value {
+    json!({"city": "San Francisco", "state": "California", "country": "United States",
+           "postalCode": "94105", "geolocation": {"lat": 37.7852, "lon": -122.3874}})
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -604,11 +611,4 @@ mod tests {
         assert_eq!(Family::classify("GET", "/api/v1/eventHooks"), Family::Other);
         assert_eq!(Family::classify("GET", "/__sim/stats"), Family::Sim);
     }
-}
-
-/// Where the simulated org's requests come from (Okta resolves an address to a place; the
-/// schema has no null here).
-fn geo() -> Value {
-    json!({"city": "San Francisco", "state": "California", "country": "United States",
-           "postalCode": "94105", "geolocation": {"lat": 37.7852, "lon": -122.3874}})
 }
