@@ -100,9 +100,13 @@ pub fn run(args: MapArgs) -> anyhow::Result<ExitCode> {
     // one straight from the input text (only what the mapping reads, when it can).
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
     let items: Vec<&str> = match text.trim_start().as_bytes().first() {
-        Some(b'[') => match serde_json::from_str::<Vec<&RawValue>>(&text) {
-            Ok(items) => items.into_iter().map(RawValue::get).collect(),
-            Err(e) => return Ok(fail(&invalid_json(&input_name, &text, e))),
+        Some(b'[') => match split_array(&text).filter(|items| all_valid(items, workers)) {
+            Some(items) => items,
+            // Something is wrong: serde_json finds it and says where.
+            None => match serde_json::from_str::<Vec<&RawValue>>(&text) {
+                Ok(items) => items.into_iter().map(RawValue::get).collect(),
+                Err(e) => return Ok(fail(&invalid_json(&input_name, &text, e))),
+            },
         },
         _ => match serde_json::from_str::<&RawValue>(&text) {
             Ok(one) if one.get().starts_with('{') => vec![one.get()],
@@ -194,6 +198,81 @@ fn in_parallel<T: Sync, R: Send>(
         }
         all
     })
+}
+
+/// The elements of a top-level JSON array as raw slices of `text`, found by tracking strings
+/// and nesting only (each element is checked on its own by [`all_valid`]); `None` when the
+/// text is not shaped like an array of values.
+fn split_array(text: &str) -> Option<Vec<&str>> {
+    let b = text.as_bytes();
+    let ws = |i: &mut usize| {
+        while b.get(*i).is_some_and(|c| matches!(c, b' ' | b'\n' | b'\r' | b'\t')) {
+            *i += 1;
+        }
+    };
+    let mut i = 0;
+    ws(&mut i);
+    if b.get(i) != Some(&b'[') {
+        return None;
+    }
+    i += 1;
+    ws(&mut i);
+    let mut items = Vec::new();
+    if b.get(i) == Some(&b']') {
+        i += 1;
+    } else {
+        loop {
+            let start = i;
+            let mut depth = 0usize;
+            while let Some(&c) = b.get(i) {
+                match c {
+                    // Most of an Okta item is strings: jump to the closing quote.
+                    b'"' => loop {
+                        i += 1 + memchr::memchr2(b'"', b'\\', b.get(i + 1..)?)?;
+                        if b[i] == b'"' {
+                            break;
+                        }
+                        i += 1;
+                    },
+                    b'[' | b'{' => depth += 1,
+                    b']' | b'}' if depth == 0 => break,
+                    b']' | b'}' => depth -= 1,
+                    b',' if depth == 0 => break,
+                    _ => {}
+                }
+                i += 1;
+            }
+            let item = text.get(start..i)?.trim_end();
+            if item.is_empty() || depth != 0 {
+                return None;
+            }
+            items.push(item);
+            match b.get(i) {
+                Some(b',') => {
+                    i += 1;
+                    ws(&mut i);
+                }
+                Some(b']') => {
+                    i += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    }
+    ws(&mut i);
+    (i == b.len()).then_some(items)
+}
+
+/// Whether every element is one valid JSON value (checked on `workers` threads).
+fn all_valid(items: &[&str], workers: usize) -> bool {
+    let per = items.len().div_ceil(workers.max(1)).max(1);
+    let chunks: Vec<&[&str]> = items.chunks(per).collect();
+    in_parallel(&chunks, workers, |chunk| {
+        chunk.iter().all(|t| serde_json::from_str::<serde::de::IgnoredAny>(t).is_ok())
+    })
+    .into_iter()
+    .all(|ok| ok)
 }
 
 /// Map a batch of raw items in order, spread over `workers` threads.
@@ -340,6 +419,59 @@ fn read_input(path: &PathBuf) -> anyhow::Result<(String, String)> {
         return Ok(("<stdin>".to_string(), text));
     }
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {name}"))?;
+    let text = read_file(path).with_context(|| format!("cannot read {name}"))?;
     Ok((name, text))
+}
+
+/// Reads a file whole, its two halves on two threads (a large input's page faults and copies
+/// then overlap); falls back to one read if the file changes size meanwhile.
+fn read_file(path: &PathBuf) -> std::io::Result<String> {
+    use std::io::{Seek as _, SeekFrom};
+    let mut f = std::fs::File::open(path)?;
+    let len = usize::try_from(f.metadata()?.len()).unwrap_or(usize::MAX);
+    if len < (1 << 24) {
+        let mut text = String::new();
+        f.read_to_string(&mut text)?;
+        return Ok(text);
+    }
+    let mut buf = vec![0u8; len];
+    let (head, tail) = buf.split_at_mut(len / 2);
+    let mid = head.len() as u64;
+    let tail_read = std::thread::scope(|s| {
+        let t = s.spawn(move || -> std::io::Result<()> {
+            let mut g = std::fs::File::open(path)?;
+            g.seek(SeekFrom::Start(mid))?;
+            g.read_exact(tail)
+        });
+        let h = f.read_exact(head);
+        h.and(t.join().unwrap_or_else(|_| Err(std::io::Error::other("reader thread panicked"))))
+    });
+    let mut rest = Vec::new();
+    if tail_read.is_err()
+        || f.seek(SeekFrom::Start(len as u64)).and_then(|_| f.read_to_end(&mut rest))? > 0
+    {
+        return std::fs::read_to_string(path);
+    }
+    String::from_utf8(buf)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.utf8_error()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_array_finds_top_level_elements_whatever_the_strings_hold() {
+        let text =
+            " [ {\"a\":\"x]\\\"},\",\"b\":[1,{\"c\":\"\\\\\"}]} ,\n 1.50 , \"s,]\" ,[2,[3]] ]\n";
+        assert_eq!(
+            split_array(text),
+            Some(vec![r#"{"a":"x]\"},","b":[1,{"c":"\\"}]}"#, "1.50", r#""s,]""#, "[2,[3]]"])
+        );
+        assert_eq!(split_array("[]"), Some(vec![]));
+        // Not an array of values: left to serde_json, which says where.
+        for bad in ["[1,]", "[1 2]", "[1", "{}", "[\"open]", "[1] x", "[,]"] {
+            assert_eq!(split_array(bad).filter(|i| all_valid(i, 2)), None, "{bad}");
+        }
+    }
 }
