@@ -131,7 +131,8 @@ pub fn run(args: MapArgs) -> anyhow::Result<ExitCode> {
     // Resource-major, like a resync: each resource of the kind runs over every item in turn.
     for (index, r) in &resources {
         for (b, batch) in items.chunks(BATCH).enumerate() {
-            for (k, mapped) in map_batch(r, batch, workers).into_iter().enumerate() {
+            let checks = validate.then_some(&blueprints);
+            for (k, mapped) in map_batch(r, batch, workers, checks).into_iter().enumerate() {
                 let i = b * BATCH + k;
                 let label = || {
                     let mut label =
@@ -142,15 +143,36 @@ pub fn run(args: MapArgs) -> anyhow::Result<ExitCode> {
                     }
                     label
                 };
-                for entity in report(&mut stderr, &mut counts, mapped, &label) {
-                    if validate && let Err(errs) = blueprints.validate(&entity) {
-                        counts.invalid += 1;
-                        for e in errs {
-                            let _ = writeln!(stderr, "{}: invalid: {e}", label());
+                if mapped.skipped {
+                    let _ = writeln!(
+                        stderr,
+                        "{}: skipped: the selector did not accept the item",
+                        label()
+                    );
+                }
+                for p in &mapped.problems {
+                    let sev = match p.severity {
+                        Severity::Error => {
+                            counts.errors += 1;
+                            "error"
                         }
-                        continue;
+                        Severity::Warning => {
+                            counts.warnings += 1;
+                            "warning"
+                        }
+                    };
+                    let _ = writeln!(stderr, "{}: {sev}: {}: {}", label(), p.field, p.message);
+                }
+                for entity in mapped.entities {
+                    match entity {
+                        Ok(json) => out.push(&json)?,
+                        Err(errs) => {
+                            counts.invalid += 1;
+                            for e in errs {
+                                let _ = writeln!(stderr, "{}: invalid: {e}", label());
+                            }
+                        }
                     }
-                    out.push(&entity)?;
                 }
             }
         }
@@ -275,21 +297,61 @@ fn all_valid(items: &[&str], workers: usize) -> bool {
     .all(|ok| ok)
 }
 
-/// Map a batch of raw items in order, spread over `workers` threads.
-fn map_batch(r: &CompiledResource, batch: &[&str], workers: usize) -> Vec<ItemMapping> {
-    let map = |raw: &&str| match r.map_json(raw.as_bytes()) {
-        Ok(m) => m,
-        // The input was checked whole: an item always parses.
-        Err(e) => ItemMapping {
-            entities: Vec::new(),
-            problems: vec![Problem {
-                field: String::new(),
-                message: format!("invalid item: {e}"),
-                severity: Severity::Error,
-            }],
-        },
+/// One item mapped by a worker: its problems, and each entity as the pretty JSON it is written
+/// as (or the blueprint validation errors that keep it off stdout).
+struct Mapped {
+    skipped: bool,
+    problems: Vec<Problem>,
+    entities: Vec<Result<Vec<u8>, Vec<String>>>,
+}
+
+/// Map a batch of raw items in order, spread over `workers` threads; entities are validated
+/// (when `checks` is given) and rendered on the workers too, so that writing is only copying.
+fn map_batch(
+    r: &CompiledResource,
+    batch: &[&str],
+    workers: usize,
+    checks: Option<&BlueprintSet>,
+) -> Vec<Mapped> {
+    let map = |raw: &&str| {
+        let m = match r.map_json(raw.as_bytes()) {
+            Ok(m) => m,
+            // The input was checked whole: an item always parses.
+            Err(e) => ItemMapping {
+                entities: Vec::new(),
+                problems: vec![Problem {
+                    field: String::new(),
+                    message: format!("invalid item: {e}"),
+                    severity: Severity::Error,
+                }],
+            },
+        };
+        let skipped = m.entities.is_empty() && m.problems.is_empty();
+        let entities = m
+            .entities
+            .into_iter()
+            .map(|e| match checks.map(|b| b.validate(&e.entity)) {
+                Some(Err(errs)) => Err(errs.into_iter().map(|e| e.to_string()).collect()),
+                _ => render(&e.entity).map_err(|e| vec![format!("serialising the entity: {e}")]),
+            })
+            .collect();
+        Mapped { skipped, problems: m.problems, entities }
     };
     in_parallel(batch, workers, map)
+}
+
+/// An entity as `serde_json::to_string_pretty` prints it inside an array: pretty, every line
+/// after the first indented by two more spaces.
+fn render(entity: &Entity) -> serde_json::Result<Vec<u8>> {
+    let pretty = serde_json::to_vec_pretty(entity)?;
+    let mut out = Vec::with_capacity(pretty.len() + pretty.len() / 8);
+    for &b in &pretty {
+        out.push(b);
+        if b == b'\n' {
+            out.extend_from_slice(b"  ");
+        }
+    }
+    Ok(out)
 }
 
 #[derive(Default)]
@@ -297,32 +359,6 @@ struct Counts {
     errors: usize,
     warnings: usize,
     invalid: usize,
-}
-
-/// Write one item's problems to stderr; its entities are returned.
-fn report(
-    stderr: &mut impl Write,
-    counts: &mut Counts,
-    mapped: ItemMapping,
-    label: &dyn Fn() -> String,
-) -> Vec<Entity> {
-    if mapped.entities.is_empty() && mapped.problems.is_empty() {
-        let _ = writeln!(stderr, "{}: skipped: the selector did not accept the item", label());
-    }
-    for p in &mapped.problems {
-        let sev = match p.severity {
-            Severity::Error => {
-                counts.errors += 1;
-                "error"
-            }
-            Severity::Warning => {
-                counts.warnings += 1;
-                "warning"
-            }
-        };
-        let _ = writeln!(stderr, "{}: {sev}: {}: {}", label(), p.field, p.message);
-    }
-    mapped.entities.into_iter().map(|m| m.entity).collect()
 }
 
 /// The item's `id` when it is a string (for messages), read without parsing the rest.
@@ -350,7 +386,6 @@ fn invalid_json(input_name: &str, text: &str, e: serde_json::Error) -> Diagnosti
 /// one at a time; a closed pipe stops the output quietly, like before.
 struct EntityWriter<W: Write> {
     out: std::io::BufWriter<W>,
-    scratch: Vec<u8>,
     count: usize,
     closed: bool,
 }
@@ -359,7 +394,6 @@ impl<W: Write> EntityWriter<W> {
     fn new(w: W) -> Self {
         Self {
             out: std::io::BufWriter::with_capacity(1 << 16, w),
-            scratch: Vec::new(),
             count: 0,
             closed: false,
         }
@@ -378,20 +412,11 @@ impl<W: Write> EntityWriter<W> {
         }
     }
 
-    fn push(&mut self, entity: &Entity) -> anyhow::Result<()> {
-        self.scratch.clear();
-        serde_json::to_writer_pretty(&mut self.scratch, entity).context("serialising entities")?;
-        // Nested one level in the array: every line is indented by two more spaces.
-        let mut text = Vec::with_capacity(self.scratch.len() + 64);
-        text.extend_from_slice(if self.count == 0 { b"[\n  " } else { b",\n  " });
-        for &b in &self.scratch {
-            text.push(b);
-            if b == b'\n' {
-                text.extend_from_slice(b"  ");
-            }
-        }
+    /// Write one entity rendered by [`render`].
+    fn push(&mut self, json: &[u8]) -> anyhow::Result<()> {
+        self.write(if self.count == 0 { b"[\n  " } else { b",\n  " })?;
         self.count += 1;
-        self.write(&text)
+        self.write(json)
     }
 
     fn finish(&mut self) -> anyhow::Result<()> {

@@ -94,7 +94,7 @@ fn var_keys(src: &str, block: &Token<&str>, ins: &mut Vec<(usize, String)>) {
     let is_obj = text.starts_with('{');
     for (j, t) in inner.iter().enumerate() {
         match t {
-            Token(v, Tok::Sym)
+            Token(v, Tok::Var)
                 if is_obj
                     && v.starts_with('$')
                     && inner.get(j + 1).is_some_and(|c| is_sym(c, ":")) =>

@@ -166,6 +166,17 @@ const CASES: &[(&str, &str, &str)] = &[
     (".a + '/' + .b", r#"{"a":"x","b":"y"}"#, r#"["x/y"]"#),
     ("nan, infinite, -infinite", "null", "[null,1.7976931348623157e+308,-1.7976931348623157e+308]"),
     ("3.0", "null", "[3.0]"),
+    // Destructuring as jq 1.8.2 (rewritten for jaq's parser): `$b: pattern` binds `$b` too, and
+    // `?//` tries the next alternative when a pattern or the body fails.
+    (". as {$a, $b: [$c]} | [$a, $b, $c]", r#"{"a":1,"b":[2]}"#, "[[1,[2],2]]"),
+    (".[] as [$a] ?// $a | $a", "[[1],2]", "[1,2]"),
+    (
+        ".[] as [$a] ?// [$b] | if $a != null then error(\"x\") else [$a, $b] end",
+        "[[3]]",
+        "[[null,3]]",
+    ),
+    ("[reduce .[] / .[] as $i (0; . + $i)]", "[1,2]", "[[4.5]]"),
+    ("select(. > .5)", "0.75", "[0.75]"),
 ];
 
 /// Equal values, numbers by their text (serde_json reads an exponent `E+3` as `e+3`).
