@@ -8,7 +8,9 @@
 //!     `serde_json::Value`) and a full `Value` parse → `map_item`;
 //! (c) `map_item` alone on pre-parsed values.
 //! The process uses the system allocator, like the `port-okta` binary.
-//! Set `MAPPING_BENCH_USERS` to change the number of users, `MAPPING_BENCH_ROUNDS` the number of
+//! `MAPPING_BENCH_WRITE=FILE` writes the generated users to FILE as one JSON array (the input
+//! of the `port-okta map` benchmark in BENCHMARKS.md) and stops. Set `MAPPING_BENCH_USERS` to
+//! change the number of users, `MAPPING_BENCH_ROUNDS` the number of
 //! interleaved rounds (best and median reported). `MAPPING_BENCH_ONLY=floor|engine` runs one pass
 //! of (a) or (b) alone, for counting instructions with callgrind (see BENCHMARKS.md).
 
@@ -272,6 +274,21 @@ fn main() {
         bytes as f64 / n as f64,
         t.elapsed().as_secs_f64()
     );
+
+    // The input of the `port-okta map` benchmark: the same users as one JSON array, one per line.
+    if let Ok(path) = std::env::var("MAPPING_BENCH_WRITE") {
+        let mut text = Vec::with_capacity(bytes + 2 * n + 4);
+        text.extend_from_slice(b"[\n");
+        for (i, line) in lines.iter().enumerate() {
+            if i > 0 {
+                text.extend_from_slice(b",\n");
+            }
+            text.extend_from_slice(line);
+        }
+        text.extend_from_slice(b"\n]\n");
+        std::fs::write(&path, &text).unwrap_or_else(|e| panic!("cannot write {path}: {e}"));
+        return println!("wrote {n} users as a JSON array to {path} ({} bytes)", text.len());
+    }
 
     let config = port_okta::config::builtin_default();
     let compiled = mapping::compile(&config, &BlueprintSet::seed(), &JqOptions::default())

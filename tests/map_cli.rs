@@ -288,3 +288,29 @@ fn unreadable_files_exit_2() {
         stderr(&o)
     );
 }
+
+/// Entities are written one by one as they are mapped; the text is still exactly the pretty
+/// JSON array of all of them (what `map` printed when it collected them first).
+#[test]
+fn streamed_output_is_the_pretty_array_of_all_entities() {
+    for args in [
+        &["--kind", "okta-user", "--input", "fixtures/okta/users.sample.json"][..],
+        &["--kind", "okta-group", "--input", "fixtures/okta/groups.sample.json"][..],
+    ] {
+        let o = map(args);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let text = String::from_utf8(o.stdout.clone()).unwrap();
+        let entities = stdout_json(&o);
+        assert!(entities.len() > 1);
+        assert_eq!(text, serde_json::to_string_pretty(&entities).unwrap() + "\n");
+    }
+    // Nothing mapped: an empty array.
+    let dir = std::env::temp_dir().join(format!("port-okta-map-stream-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let empty = dir.join("empty.json");
+    std::fs::write(&empty, "[]").unwrap();
+    let o = map(&["--kind", "okta-user", "--input", empty.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(String::from_utf8(o.stdout).unwrap(), "[]\n");
+    let _ = std::fs::remove_dir_all(&dir);
+}

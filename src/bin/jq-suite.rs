@@ -7,7 +7,8 @@
 //! objects without regard to key order; an error after all expected outputs is tolerated. Each
 //! case runs on its own large-stack thread with a time limit.
 
-use port_okta::jq::{JqOptions, Program};
+use jaq_json::Val;
+use port_okta::jq::{JqOptions, Program, from_val, to_val};
 use serde_json::Value;
 use std::process::ExitCode;
 use std::sync::mpsc;
@@ -67,6 +68,18 @@ fn same(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// A test input as jq reads it: a leading byte order mark is skipped, and what serde_json
+/// cannot read (`NaN`, `Infinity`) is read by jaq's JSON reader.
+fn read_input(text: &str) -> Result<Val, String> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    match serde_json::from_str::<Value>(text) {
+        Ok(v) => to_val(&v).map_err(|e| format!("bad input: {e}")),
+        Err(e) => {
+            jaq_json::read::parse_single(text.as_bytes()).map_err(|_| format!("bad input: {e}"))
+        }
+    }
+}
+
 /// Ok(()) when the case passes, else why not.
 fn run_case(case: &Case) -> Result<(), String> {
     let opts = JqOptions::default();
@@ -77,8 +90,7 @@ fn run_case(case: &Case) -> Result<(), String> {
         },
         Case::Run { prog, input, expected, .. } => {
             let p = Program::compile(prog, &opts).map_err(|e| format!("compile error: {e}"))?;
-            let input: Value =
-                serde_json::from_str(input).map_err(|e| format!("bad input: {e}"))?;
+            let input = read_input(input)?;
             let expected: Vec<Value> = expected
                 .iter()
                 .map(|l| {
@@ -86,14 +98,16 @@ fn run_case(case: &Case) -> Result<(), String> {
                 })
                 .collect::<Result<_, _>>()?;
             // Collect outputs one by one so an error after the expected outputs is tolerated.
-            let outs = match p.all(&input) {
+            let outs = match p.all_val(input.clone()).and_then(|o| o.iter().map(from_val).collect())
+            {
                 Ok(outs) => outs,
                 Err(e) => {
                     // Tolerate an error that comes after all expected outputs.
                     let limit = expected.len();
                     let firsts = Program::compile(&format!("limit({limit}; {prog})"), &opts)
                         .ok()
-                        .and_then(|q| q.all(&input).ok());
+                        .and_then(|q| q.all_val(input.clone()).ok())
+                        .and_then(|o| o.iter().map(from_val).collect::<Result<Vec<_>, _>>().ok());
                     match firsts {
                         Some(f) if f.len() == limit => f,
                         _ => return Err(format!("error: {e}")),

@@ -32,12 +32,51 @@ pub fn rewrite(src: &str) -> Option<String> {
     Some(out)
 }
 
+/// `E as [P1, P2, …] | _jq_alt_marker | B`: jq's `E as P1 ?// P2 ?// … | B` (see
+/// `rewrite::ALT_MARKER`); the alternatives and the body.
+fn destructure_alt<'a>(
+    op: &'a BinaryOp<&'a str>,
+    r: &'a Term<&'a str>,
+) -> Option<(&'a [Pattern<&'a str>], &'a Term<&'a str>)> {
+    let (BinaryOp::Pipe(Some(Pattern::Arr(alts))), Term::BinOp(m, BinaryOp::Pipe(None), body)) =
+        (op, r)
+    else {
+        return None;
+    };
+    matches!(&**m, Term::Call(name, args) if *name == super::rewrite::ALT_MARKER && args.is_empty())
+        .then_some((alts.as_slice(), &**body))
+}
+
+/// Every variable a pattern binds, in order.
+fn pattern_vars<'a>(p: &'a Pattern<&'a str>, out: &mut Vec<&'a str>) {
+    match p {
+        Pattern::Var(x) => out.push(x),
+        Pattern::Arr(ps) => ps.iter().for_each(|p| pattern_vars(p, out)),
+        Pattern::Obj(entries) => {
+            for (k, p) in entries {
+                if let Term::Var(x) = k {
+                    out.push(x);
+                }
+                pattern_vars(p, out);
+            }
+        }
+    }
+}
+
 fn needs_rewrite(t: &Term<&str>) -> bool {
     let mut found = false;
     walk(t, &mut |t| {
         found |= match t {
+            Term::BinOp(_, op, r) if destructure_alt(op, r).is_some() => true,
             Term::Neg(t) => !matches!(**t, Term::Num(_)),
-            Term::BinOp(_, op, _) => matches!(op, BinaryOp::Math(_)),
+            Term::BinOp(_, op, _) => matches!(
+                op,
+                BinaryOp::Math(_)
+                    | BinaryOp::Assign
+                    | BinaryOp::Update
+                    | BinaryOp::UpdateMath(_)
+                    | BinaryOp::UpdateAlt
+            ),
             Term::TryCatch(_, Some(_)) => true,
             _ => false,
         };
@@ -202,6 +241,39 @@ fn print(t: &Term<&str>, out: &mut String) {
             out.push_str(" | _jq_neg)");
         }
         Term::BinOp(l, op, r) => {
+            // Destructuring alternatives as jq runs them: every variable of every pattern is
+            // bound (null unless its pattern matched); an error while matching an alternative
+            // or running the body with it moves on to the next one, and the last one's error
+            // is the result.
+            if let Some((alts, body)) = destructure_alt(op, r) {
+                let mut vars = Vec::new();
+                alts.iter().for_each(|p| pattern_vars(p, &mut vars));
+                out.push('(');
+                paren(l, out);
+                out.push_str(" as $__jq_alt | ");
+                let mut seen = Vec::new();
+                for v in vars {
+                    if !seen.contains(&v) {
+                        seen.push(v);
+                        let _ = write!(out, "null as {v} | ");
+                    }
+                }
+                for (i, p) in alts.iter().enumerate() {
+                    let last = i + 1 == alts.len();
+                    if !last {
+                        out.push_str("try (");
+                    }
+                    out.push_str("$__jq_alt as ");
+                    pattern(p, out);
+                    out.push_str(" | ");
+                    paren(body, out);
+                    if !last {
+                        out.push_str(") catch (");
+                    }
+                }
+                out.push_str(&")".repeat(alts.len()));
+                return;
+            }
             if let BinaryOp::Math(m) = op {
                 out.push_str("_jq_math(");
                 print(l, out);
@@ -209,6 +281,37 @@ fn print(t: &Term<&str>, out: &mut String) {
                 print(r, out);
                 let _ = write!(out, "; {})", op_code(m));
                 return;
+            }
+            // Assignments as jq 1.8.2 defines them (`_assign`, `_modify` over `path(l)`), so
+            // they create objects and arrays through null like jq.
+            let update = |out: &mut String, f: &dyn Fn(&mut String)| {
+                out.push('(');
+                paren(r, out);
+                out.push_str(" as $__jq_rhs | _jq_modify(");
+                print(l, out);
+                out.push_str("; ");
+                f(out);
+                out.push_str("))");
+            };
+            match op {
+                BinaryOp::Assign | BinaryOp::Update => {
+                    let name =
+                        if matches!(op, BinaryOp::Assign) { "_jq_assign" } else { "_jq_modify" };
+                    let _ = write!(out, "{name}(");
+                    print(l, out);
+                    out.push_str("; ");
+                    print(r, out);
+                    out.push(')');
+                    return;
+                }
+                BinaryOp::UpdateMath(m) => {
+                    let code = op_code(m);
+                    return update(out, &|out| {
+                        let _ = write!(out, "_jq_math(.; $__jq_rhs; {code})");
+                    });
+                }
+                BinaryOp::UpdateAlt => return update(out, &|out| out.push_str(". // $__jq_rhs")),
+                _ => {}
             }
             out.push('(');
             paren(l, out);
@@ -373,6 +476,17 @@ fn float(f: f64) -> Val {
     Val::Num(Num::Float(f))
 }
 
+/// A computed double: an exact integer (below 2^53 in magnitude, not -0) is kept as jaq's integer so
+/// it still indexes arrays; either way it prints as jq prints the double.
+pub(super) fn number(f: f64) -> Val {
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    if f.fract() == 0.0 && f.abs() < EXACT && !(f == 0.0 && f.is_sign_negative()) {
+        Val::Num(Num::Int(f as isize))
+    } else {
+        float(f)
+    }
+}
+
 /// `l op r` with jq 1.8.2's results (op: 0 `+`, 1 `-`, 2 `*`, 3 `/`, 4 `%`).
 pub(super) fn math(l: Val, r: Val, op: u8) -> Result<Val, Error<Val>> {
     let is_str = |v: &Val| matches!(v, Val::TStr(_) | Val::BStr(_));
@@ -406,6 +520,16 @@ pub(super) fn math(l: Val, r: Val, op: u8) -> Result<Val, Error<Val>> {
                 return fail(&l, &r, "divided (remainder) because the divisor is zero");
             }
             Ok(Val::from(if b == -1 { 0 } else { a % b } as isize))
+        }
+        (0..=3, Val::Num(_), Val::Num(_)) => {
+            // jq computes on doubles: the result loses any literal text.
+            let (a, b) = (as_f64(&l), as_f64(&r));
+            Ok(number(match op {
+                0 => a + b,
+                1 => a - b,
+                2 => a * b,
+                _ => a / b,
+            }))
         }
         _ => {
             let what = ["added", "subtracted", "multiplied", "divided", "divided (remainder)"];

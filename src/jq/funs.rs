@@ -4,7 +4,7 @@ use super::value;
 use jaq_core::box_iter::box_once;
 use jaq_core::native::{Fun, bome, run, v};
 use jaq_core::{DataT, Error, Exn};
-use jaq_json::{Num, Val};
+use jaq_json::Val;
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
 
@@ -46,6 +46,17 @@ pub(super) fn tonumber(v: Val) -> Result<Val, Error<Val>> {
 }
 
 fn parse_number(t: &str) -> Option<Val> {
+    // decNumber's special values, any case, with a sign.
+    let (sign, word) = match t.as_bytes().first() {
+        Some(b'-') => (-1.0, &t[1..]),
+        Some(b'+') => (1.0, &t[1..]),
+        _ => (1.0, t),
+    };
+    match word.to_ascii_lowercase().as_str() {
+        "nan" | "snan" => return Some(Val::Num(jaq_json::Num::Float(f64::NAN))),
+        "inf" | "infinity" => return Some(Val::Num(jaq_json::Num::Float(sign * f64::INFINITY))),
+        _ => {}
+    }
     let b = t.as_bytes();
     let mut i = 0;
     if i < b.len() && (b[i] == b'-' || b[i] == b'+') {
@@ -56,9 +67,7 @@ fn parse_number(t: &str) -> Option<Val> {
         i += 1;
     }
     let mut digits = i - int_start;
-    let mut integral = true;
     if i < b.len() && b[i] == b'.' {
-        integral = false;
         i += 1;
         let frac_start = i;
         while i < b.len() && b[i].is_ascii_digit() {
@@ -70,7 +79,6 @@ fn parse_number(t: &str) -> Option<Val> {
         return None;
     }
     if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
-        integral = false;
         i += 1;
         if i < b.len() && (b[i] == b'-' || b[i] == b'+') {
             i += 1;
@@ -86,10 +94,8 @@ fn parse_number(t: &str) -> Option<Val> {
     if i != b.len() {
         return None;
     }
-    if let Some(n) = integral.then(|| t.trim_start_matches('+').parse::<isize>().ok()).flatten() {
-        return Some(Val::Num(Num::Int(n)));
-    }
-    t.trim_start_matches('+').parse::<f64>().ok().map(|f| Val::Num(Num::Float(f)))
+    // jq 1.8 keeps the text as the number's literal.
+    Some(value::literal_to_val(t))
 }
 
 fn csv_tsv(v: &Val, csv: bool) -> Result<Val, Error<Val>> {
@@ -171,6 +177,9 @@ fn base64_decode(v: &Val) -> Result<Val, Error<Val>> {
 /// deletion (so `del(.[1], .[-6])` removes two original elements), indices out of range are
 /// ignored, and deleting the empty path gives null.
 fn delpaths(v: Val, paths: &[&[Val]]) -> Result<Val, Error<Val>> {
+    if paths.is_empty() {
+        return Ok(v);
+    }
     if paths.iter().any(|p| p.is_empty()) {
         return Ok(Val::Null);
     }
@@ -506,6 +515,23 @@ fn setpath(v: Val, path: &[Val], x: Val, depth: usize) -> Result<Val, Error<Val>
             vec[i] = setpath(child, rest, x, depth + 1)?;
             Ok(Val::Arr(a))
         }
+        // A slice of an array (or null) takes an array.
+        (v @ (Val::Null | Val::Arr(_)), Val::Obj(slice)) if rest.is_empty() => {
+            let mut a = match v {
+                Val::Arr(a) => a,
+                _ => jaq_json::Rc::new(Vec::new()),
+            };
+            let Val::Arr(new) = x else {
+                return Err(err("A slice of an array can only be assigned another array".into()));
+            };
+            let bound = |name: &str| slice.get(&Val::from(name.to_string())).cloned();
+            let (from, to) = slice_bounds(bound("start"), bound("end"), a.len());
+            jaq_json::Rc::make_mut(&mut a).splice(from..to, new.iter().cloned());
+            Ok(Val::Arr(a))
+        }
+        (Val::TStr(_) | Val::BStr(_), Val::Obj(_)) => {
+            Err(err("Cannot update string slices".into()))
+        }
         // jq reads before it writes: a key that cannot even index the value fails as a read.
         (v, k) => Err(err(match (&v, k) {
             (Val::Arr(_), Val::Obj(_) | Val::Arr(_)) | (Val::Null, Val::Obj(_)) => {
@@ -588,6 +614,22 @@ fn base<D: for<'a> DataT<V<'a> = Val>>() -> Box<[jaq_core::native::Filter<jaq_co
                 _ => None,
             };
             to_valx(Ok(msg.map_or(cv.1, s)))
+        }),
+        ("_jq_timegm", v(1), |mut cv| {
+            let strict = matches!(cv.0.pop_var(), Val::Bool(true));
+            to_valx(super::time::mktime(&cv.1, strict))
+        }),
+        ("_jq_gmtz", v(0), |cv| {
+            to_valx(Ok(match &cv.1 {
+                Val::TStr(b) | Val::BStr(b) => {
+                    s(super::time::gmt_zone(&String::from_utf8_lossy(b)))
+                }
+                other => other.clone(),
+            }))
+        }),
+        ("_jq_strptime", v(1), |mut cv| {
+            let fmt = cv.0.pop_var();
+            to_valx(super::time::strptime(&cv.1, &fmt).unwrap_or(Ok(Val::Null)))
         }),
         ("_jq_match", v(3), |mut cv| {
             let test = cv.0.pop_var();

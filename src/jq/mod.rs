@@ -15,6 +15,7 @@
 mod arith;
 mod funs;
 mod rewrite;
+mod time;
 pub mod value;
 
 use jaq_core::load::{self, Arena, File, Loader};
@@ -184,7 +185,15 @@ impl Program {
     pub fn compile(source: &str, opts: &JqOptions) -> Result<Program, CompileError> {
         let quoted = rewrite::single_quotes(source);
         let (body, inserted) = rewrite::for_jaq(&quoted);
-        let prefix = if opts.allow_env { "" } else { ENV_LOCKDOWN };
+        let mut prefix = if opts.allow_env { "" } else { ENV_LOCKDOWN }.to_owned();
+        // `$__loc__`: jq's location of the variable in the program (an unused binding, were it
+        // only mentioned inside a string, changes nothing).
+        if let Some(at) = body.find("$__loc__") {
+            let line = body[..at].matches('\n').count() + 1;
+            prefix
+                .push_str(&format!("{{\"file\":\"<top-level>\",\"line\":{line}}} as $__loc__ | "));
+        }
+        let prefix = prefix.as_str();
         let code = format!("{prefix}{body}");
         // Map an offset in `code` back to the user's text.
         let user_offset =
@@ -251,6 +260,20 @@ impl Program {
         Ok(())
     }
 
+    /// Every output on a jaq value up to the first error, and that error (at most
+    /// [`MAX_OUTPUTS`] outputs): what jq prints for the program, then its error.
+    pub fn outputs_val(&self, input: Val) -> (Vec<Val>, Option<EvalError>) {
+        let mut outs = Vec::new();
+        let r = self.run_val(input, |v| {
+            if outs.len() >= MAX_OUTPUTS {
+                return Err(EvalError::new(format!("more than {MAX_OUTPUTS} outputs")));
+            }
+            outs.push(v);
+            Ok(true)
+        });
+        (outs, r.err())
+    }
+
     /// The first output on a jaq value (`None` when there is none).
     pub fn first_val(&self, input: Val) -> Result<Option<Val>, EvalError> {
         let mut first = None;
@@ -263,15 +286,10 @@ impl Program {
 
     /// Every output on a jaq value, at most [`MAX_OUTPUTS`].
     pub fn all_val(&self, input: Val) -> Result<Vec<Val>, EvalError> {
-        let mut outs = Vec::new();
-        self.run_val(input, |v| {
-            if outs.len() >= MAX_OUTPUTS {
-                return Err(EvalError::new(format!("more than {MAX_OUTPUTS} outputs")));
-            }
-            outs.push(v);
-            Ok(true)
-        })?;
-        Ok(outs)
+        match self.outputs_val(input) {
+            (outs, None) => Ok(outs),
+            (_, Some(e)) => Err(e),
+        }
     }
 
     /// The first output (`Ok(None)` when the expression yields nothing).

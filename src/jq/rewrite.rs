@@ -42,20 +42,31 @@ pub fn for_jaq(src: &str) -> (String, Vec<(usize, usize)>) {
         return (src.to_owned(), Vec::new());
     };
     let mut ins: Vec<(usize, String)> = Vec::new();
-    collect(src, &tokens, &mut ins);
+    let mut cut: Vec<(usize, usize)> = Vec::new();
+    collect(src, &tokens, &mut ins, &mut cut);
+    // A replaced stretch is a cut (start, length) plus an insertion at its start.
+    let ins: Vec<(usize, usize, String)> = ins
+        .into_iter()
+        .map(|(pos, text)| {
+            let removed = cut.iter().find(|(at, _)| *at == pos).map_or(0, |(_, n)| *n);
+            (pos, removed, text)
+        })
+        .collect();
     if ins.is_empty() {
         return (src.to_owned(), Vec::new());
     }
     // Stable: insertions at the same offset keep the order they were found in.
-    ins.sort_by_key(|(pos, _)| *pos);
+    let mut ins = ins;
+    ins.sort_by_key(|(pos, removed, _)| (*pos, *removed));
     let mut out = String::with_capacity(src.len() + ins.len() * 8);
     let mut last = 0;
     let mut shifts = Vec::with_capacity(ins.len());
-    for (pos, text) in &ins {
+    for (pos, removed, text) in &ins {
         out.push_str(&src[last..*pos]);
         out.push_str(text);
-        shifts.push((*pos, text.len()));
-        last = *pos;
+        // A replacement keeps positions after it only approximately (error columns).
+        shifts.push((*pos, text.len().saturating_sub(*removed)));
+        last = *pos + removed;
     }
     out.push_str(&src[last..]);
     (out, shifts)
@@ -76,9 +87,85 @@ fn starts_operand_after(t: &Token<&str>) -> bool {
     }
 }
 
-fn collect(src: &str, tokens: &[Token<&str>], ins: &mut Vec<(usize, String)>) {
+/// In an object pattern (and the patterns nested in it), `$name: pattern` gets `, "name"`
+/// after the variable.
+fn var_keys(src: &str, block: &Token<&str>, ins: &mut Vec<(usize, String)>) {
+    let Token(text, Tok::Block(inner)) = block else { return };
+    let is_obj = text.starts_with('{');
+    for (j, t) in inner.iter().enumerate() {
+        match t {
+            Token(v, Tok::Var)
+                if is_obj
+                    && v.starts_with('$')
+                    && inner.get(j + 1).is_some_and(|c| is_sym(c, ":")) =>
+            {
+                let end = jaq_core::load::span(src, v).end;
+                ins.push((end, format!(", \"{}\"", &v[1..])));
+            }
+            Token(_, Tok::Block(_)) => var_keys(src, t, ins),
+            _ => {}
+        }
+    }
+}
+
+/// The name of the filter that marks `E as [P1, P2] | _jq_alt_marker | B`, the form jq's
+/// destructuring alternatives `E as P1 ?// P2 | B` take for jaq's parser (`arith.rs` prints it
+/// back with jq's meaning).
+pub const ALT_MARKER: &str = "_jq_alt_marker";
+
+fn collect(
+    src: &str,
+    tokens: &[Token<&str>],
+    ins: &mut Vec<(usize, String)>,
+    cut: &mut Vec<(usize, usize)>,
+) {
     let start_of = |t: &Token<&str>| jaq_core::load::span(src, t.0).start;
+    let end_of = |t: &Token<&str>| jaq_core::load::span(src, t.0).end;
+    // `?` `//` pairs of destructuring alternatives (not the `//` operator).
+    let mut alt_syms: Vec<usize> = Vec::new();
     for (i, tok) in tokens.iter().enumerate() {
+        if matches!(tok, Token("as", Tok::Word)) {
+            let is_alt = |j: usize| {
+                matches!((tokens.get(j), tokens.get(j + 1)), (Some(q), Some(s))
+                    if is_sym(q, "?") && is_sym(s, "//") && end_of(q) == start_of(s))
+            };
+            let mut j = i + 1;
+            if j < tokens.len() && is_alt(j + 1) {
+                ins.push((start_of(&tokens[j]), "[".to_owned()));
+                while is_alt(j + 1) && j + 3 < tokens.len() {
+                    let (q, s) = (&tokens[j + 1], &tokens[j + 2]);
+                    cut.push((start_of(q), end_of(s) - start_of(q)));
+                    ins.push((start_of(q), ",".to_owned()));
+                    alt_syms.extend([j + 1, j + 2]);
+                    j += 3;
+                }
+                ins.push((end_of(&tokens[j]), format!("] | {ALT_MARKER}")));
+            }
+        }
+        if alt_syms.contains(&i) {
+            continue;
+        }
+        // `.5`: jq's lexer reads a number; jaq's reads `.` and `5`.
+        if is_sym(tok, ".")
+            && let Some(next @ Token(_, Tok::Num)) = tokens.get(i + 1)
+            && end_of(tok) == start_of(next)
+        {
+            ins.push((start_of(tok), "0".to_owned()));
+        }
+        // `reduce .[] / .[] as $x (…)`: jq takes a whole term before `as`; jaq a postfix term.
+        if matches!(tok, Token("reduce" | "foreach", Tok::Word)) {
+            let as_at = tokens[i + 1..].iter().position(|t| matches!(t, Token("as", Tok::Word)));
+            if let Some(n) = as_at.filter(|n| *n > 1) {
+                ins.push((start_of(&tokens[i + 1]), "(".to_owned()));
+                ins.push((end_of(&tokens[i + n]), ")".to_owned()));
+            }
+        }
+        // `{$b: [$c]}` in a pattern binds `$b` to `.b` too: jaq spells it `{$b, "b": [$c]}`.
+        if matches!(tok, Token("as", Tok::Word))
+            && let Some(p @ Token(_, Tok::Block(_))) = tokens.get(i + 1)
+        {
+            var_keys(src, p, ins);
+        }
         match &tok.1 {
             Tok::Str(parts) => {
                 let interpolated = parts.iter().any(|p| matches!(p, StrPart::Term(_)));
@@ -92,14 +179,14 @@ fn collect(src: &str, tokens: &[Token<&str>], ins: &mut Vec<(usize, String)>) {
                 }
                 for p in parts {
                     if let StrPart::Term(t) = p {
-                        collect(src, std::slice::from_ref(t), ins);
+                        collect(src, std::slice::from_ref(t), ins, cut);
                     }
                 }
             }
             Tok::Block(inner) => {
                 // The block's own delimiters are its first and last tokens' neighbours: the
                 // inner tokens start after the opening delimiter.
-                collect(src, inner, ins);
+                collect(src, inner, ins, cut);
             }
             Tok::Sym if is_sym(tok, "//") => {
                 // Find where the left operand starts at this level.

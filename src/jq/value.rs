@@ -1,10 +1,15 @@
 //! Conversions between `serde_json::Value` and jaq's value type, and jq 1.8.2's JSON text.
 //!
-//! Numbers follow jq 1.8.2 as seen through Ocean (jq.py): NaN becomes null, ±infinity becomes
-//! ±`f64::MAX`, and an integral double is an integer. Text output (`tostring`, `tojson`, string
-//! interpolation) prints doubles the way jq's `jvp_dtoa_fmt` does: shortest round-trip digits,
+//! Numbers keep their literal text like jq 1.8.2 (built with decNumber) until arithmetic touches
+//! them. serde_json is built with `arbitrary_precision`, so a `Number` holds the text it was
+//! parsed from; it becomes a jaq `Int` (an integer that fits), `BigInt` (a longer integer) or
+//! `Dec` (anything else, the text kept as written). Printed (`tostring`, `tojson`, string
+//! interpolation, entity JSON), a literal shows decNumber's canonical spelling of its text
+//! ([`canonical_literal`]: `1.0` stays `1.0`, `1e2` is `1E+2`, `0.0000001` is `1E-7`); a double
+//! computed by arithmetic prints the way jq's `jvp_dtoa_fmt` does: shortest round-trip digits,
 //! plain notation unless the exponent is below -4 or the number has more than 15 trailing zeros
-//! (`1e+17`-style exponents otherwise, at least two exponent digits).
+//! (`1e+17`-style exponents otherwise, at least two exponent digits). NaN prints as null and
+//! ±infinity as ±`f64::MAX`.
 
 use jaq_json::{Num, Val};
 use serde_json::{Map, Number, Value};
@@ -45,25 +50,129 @@ fn to_val_depth(v: &Value, depth: usize) -> Result<Val, TooDeep> {
     })
 }
 
-/// Convert a JSON number into a jaq number value.
+/// Convert a JSON number (its literal text) into a jaq number value.
 pub fn num_to_val(n: &Number) -> Val {
-    if let Some(i) = n.as_i64().and_then(|i| isize::try_from(i).ok()) {
-        Val::Num(Num::Int(i))
-    } else {
-        Val::Num(Num::Float(n.as_f64().unwrap_or(f64::NAN)))
-    }
+    literal_to_val(n.as_str())
 }
 
-/// A double as jq.py hands it back: NaN → null, ±inf → ±`f64::MAX`, integral → integer.
+/// A number literal (JSON number syntax) as a jaq value that keeps it: `Int` for an integer
+/// that fits, `BigInt` for a longer one, `Dec` (the text as written) for anything else,
+/// including `-0`.
+pub fn literal_to_val(text: &str) -> Val {
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let integral = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+    if integral
+        && text != "-0"
+        && let Some(n) = Num::from_str_radix(text, 10)
+    {
+        return Val::Num(n);
+    }
+    Val::Num(Num::Dec(jaq_json::Rc::new(text.to_owned())))
+}
+
+/// A computed double as jq prints it, as a JSON number: NaN → null, ±inf → ±`f64::MAX`, and
+/// jq's digits otherwise (`1e+17`, `0.30000000000000004`).
 pub fn f64_to_json(f: f64) -> Value {
     if f.is_nan() {
         return Value::Null;
     }
-    let f = f.clamp(-f64::MAX, f64::MAX);
-    if f.fract() == 0.0 && f.abs() < 9.2e18 {
-        return Value::Number(Number::from(f as i64));
+    let mut text = String::new();
+    fmt_f64(&mut text, f);
+    Value::Number(Number::from_string_unchecked(text))
+}
+
+/// A number literal's text as JSON, in jq's canonical spelling.
+pub fn literal_to_json(text: &str) -> Value {
+    Value::Number(Number::from_string_unchecked(canonical_literal(text).into_owned()))
+}
+
+/// Spell a number literal the way jq 1.8.2 prints it: decNumber's to-scientific-string of the
+/// literal (coefficient and exponent as written, leading zeros dropped). Plain notation when the
+/// exponent is at most 0 and the adjusted exponent at least -6 (`1.0`, `1.10`, `0.000001`,
+/// `-0`), scientific otherwise (`1E+2`, `1.5E+3`, `1E-7`, `0E+5`). Texts already in that form
+/// (the usual case: no exponent, no long run of leading zeros) are returned as they are.
+pub fn canonical_literal(text: &str) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
+    let (neg, body) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let plain = !text.starts_with('+')
+        && !body.bytes().any(|b| b == b'e' || b == b'E')
+        && !body.starts_with("0.000000")
+        && !body.starts_with('.')
+        && !body.ends_with('.')
+        && !(body.len() > 1 && body.starts_with('0') && !body.starts_with("0."));
+    if plain {
+        return Cow::Borrowed(text);
     }
-    Number::from_f64(f).map_or(Value::Null, Value::Number)
+    let (mant, exp) = match body.find(['e', 'E']) {
+        Some(i) => (&body[..i], &body[i + 1..]),
+        None => (body, "0"),
+    };
+    let exp: i64 = {
+        let (eneg, edigits) = match exp.as_bytes().first() {
+            Some(b'-') => (true, &exp[1..]),
+            Some(b'+') => (false, &exp[1..]),
+            _ => (false, exp),
+        };
+        let mut e: i64 = 0;
+        for b in edigits.bytes() {
+            e = e.saturating_mul(10).saturating_add(i64::from(b.wrapping_sub(b'0')));
+        }
+        if eneg { -e } else { e }
+    };
+    let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
+    let mut coeff: String = int.chars().chain(frac.chars()).skip_while(|c| *c == '0').collect();
+    if coeff.is_empty() {
+        coeff.push('0');
+    }
+    let e = exp.saturating_sub(frac.len() as i64);
+    let n = coeff.len() as i64;
+    let adjusted = e.saturating_add(n - 1);
+    let mut out = String::with_capacity(coeff.len() + 8);
+    if neg {
+        out.push('-');
+    }
+    if e <= 0 && adjusted >= -6 {
+        let point = n + e;
+        if e == 0 {
+            out.push_str(&coeff);
+        } else if point > 0 {
+            out.push_str(&coeff[..point as usize]);
+            out.push('.');
+            out.push_str(&coeff[point as usize..]);
+        } else {
+            out.push_str("0.");
+            out.extend(std::iter::repeat_n('0', (-point) as usize));
+            out.push_str(&coeff);
+        }
+    } else {
+        out.push_str(&coeff[..1]);
+        if n > 1 {
+            out.push('.');
+            out.push_str(&coeff[1..]);
+        }
+        out.push('E');
+        out.push(if adjusted < 0 { '-' } else { '+' });
+        out.push_str(&adjusted.unsigned_abs().to_string());
+    }
+    Cow::Owned(out)
+}
+
+/// Canonicalise every number literal inside `v` in place (see [`canonical_literal`]).
+pub fn canonicalize_numbers(v: &mut Value) {
+    match v {
+        Value::Number(n) => {
+            if let std::borrow::Cow::Owned(c) = canonical_literal(n.as_str()) {
+                *n = Number::from_string_unchecked(c);
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(canonicalize_numbers),
+        Value::Object(o) => o.values_mut().for_each(canonicalize_numbers),
+        _ => {}
+    }
 }
 
 fn val_f64(v: &Val) -> f64 {
@@ -83,6 +192,8 @@ fn from_val_depth(v: &Val, depth: usize) -> Result<Value, TooDeep> {
         Val::Null => Value::Null,
         Val::Bool(b) => Value::Bool(*b),
         Val::Num(Num::Int(i)) => Value::Number(Number::from(*i as i64)),
+        Val::Num(Num::BigInt(i)) => Value::Number(Number::from_string_unchecked(i.to_string())),
+        Val::Num(Num::Dec(d)) => literal_to_json(d),
         Val::Num(_) => f64_to_json(val_f64(v)),
         Val::TStr(b) | Val::BStr(b) => Value::String(String::from_utf8_lossy(b).into_owned()),
         Val::Arr(a) => {
@@ -158,10 +269,13 @@ pub fn fmt_f64(out: &mut String, f: f64) {
     }
 }
 
-/// Format a jaq number like jq 1.8.2.
+/// Format a jaq number like jq 1.8.2: literals in their canonical spelling, computed doubles
+/// with jq's digits.
 pub fn fmt_num(out: &mut String, v: &Val) {
     match v {
         Val::Num(Num::Int(i)) => out.push_str(&i.to_string()),
+        Val::Num(Num::BigInt(i)) => out.push_str(&i.to_string()),
+        Val::Num(Num::Dec(d)) => out.push_str(&canonical_literal(d)),
         _ => fmt_f64(out, val_f64(v)),
     }
 }
@@ -314,6 +428,34 @@ mod tests {
             deep = Value::Array(vec![deep]);
         }
         assert_eq!(to_val(&deep), Err(TooDeep));
+    }
+
+    #[test]
+    fn literals_print_in_decnumbers_canonical_form() {
+        for (text, want) in [
+            ("1.0", "1.0"),
+            ("1.10", "1.10"),
+            ("100", "100"),
+            ("-0", "-0"),
+            ("1e2", "1E+2"),
+            ("1E+2", "1E+2"),
+            ("1.5e3", "1.5E+3"),
+            ("123.456e1", "1234.56"),
+            ("0.000001", "0.000001"),
+            ("0.0000001", "1E-7"),
+            ("12e-7", "0.0000012"),
+            ("0e5", "0E+5"),
+            ("1e-0", "1"),
+            ("10e0", "10"),
+            ("00012", "12"),
+            ("+5", "5"),
+            (".5", "0.5"),
+            ("5.", "5"),
+            ("1e1000", "1E+1000"),
+            ("100000000000000000001", "100000000000000000001"),
+        ] {
+            assert_eq!(canonical_literal(text), want, "{text}");
+        }
     }
 
     #[test]

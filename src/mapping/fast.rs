@@ -335,12 +335,10 @@ fn num_f64(n: &Number) -> f64 {
 pub fn add(l: &Value, r: &Value) -> Result<Value, FastError> {
     Ok(match (l, r) {
         (Value::Null, x) | (x, Value::Null) => x.clone(),
-        (Value::Number(a), Value::Number(b)) => match (a.as_i64(), b.as_i64()) {
-            (Some(x), Some(y)) if x.checked_add(y).is_some_and(|s| s.abs() < (1 << 53)) => {
-                Value::Number(Number::from(x + y))
-            }
-            _ => crate::jq::value::f64_to_json(num_f64(a) + num_f64(b)),
-        },
+        // jq adds doubles: the literal text is lost.
+        (Value::Number(a), Value::Number(b)) => {
+            crate::jq::value::f64_to_json(num_f64(a) + num_f64(b))
+        }
         (Value::String(a), Value::String(b)) => {
             let mut s = String::with_capacity(a.len() + b.len());
             s.push_str(a);
@@ -467,19 +465,36 @@ impl Parser<'_> {
 
     fn number(&mut self) -> Option<Fast> {
         let start = self.i;
-        while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+        let digits = |p: &mut Self| {
+            let from = p.i;
+            while p.peek().is_some_and(|c| c.is_ascii_digit()) {
+                p.i += 1;
+            }
+            p.i > from
+        };
+        digits(self);
+        // `1.5`, `1e2`, `1.5E-3`: JSON number syntax; anything else is left to jaq.
+        if self.peek() == Some(b'.') {
             self.i += 1;
+            if !digits(self) {
+                return None;
+            }
         }
-        // Only plain integers: decimals and exponents keep jaq's spelling rules.
-        if self
-            .peek()
-            .is_some_and(|c| c == b'.' || c == b'e' || c == b'E' || c.is_ascii_alphabetic())
-        {
+        if self.peek().is_some_and(|c| c == b'e' || c == b'E') {
+            self.i += 1;
+            if self.peek().is_some_and(|c| c == b'+' || c == b'-') {
+                self.i += 1;
+            }
+            if !digits(self) {
+                return None;
+            }
+        }
+        if self.peek().is_some_and(|c| c.is_ascii_alphanumeric() || c == b'.' || c == b'_') {
             return None;
         }
         let text = std::str::from_utf8(&self.s[start..self.i]).ok()?;
-        let n: i64 = text.parse().ok()?;
-        (n < (1 << 53)).then(|| Fast::Lit(Value::Number(n.into())))
+        // A literal keeps its text, spelled as jq prints it (`1.0`, `1E+2`).
+        Some(Fast::Lit(crate::jq::value::literal_to_json(text)))
     }
 
     /// A string literal without escapes or interpolation.
@@ -609,7 +624,12 @@ mod tests {
         assert!(parse(".a.b?").is_some());
         assert!(parse(".a??").is_none());
         assert!(parse(".a + .b[]").is_none());
-        assert!(parse("1.5").is_none());
+        assert_eq!(parse("1.50"), Some(Fast::Lit("1.50".parse().unwrap())));
+        assert_eq!(
+            parse("1e2").and_then(|f| f.literal().map(Value::to_string)),
+            Some("1E+2".into())
+        );
+        assert!(parse("1.").is_none());
         assert!(parse(".").is_some());
         assert!(parse(". a").is_none());
     }

@@ -383,16 +383,23 @@ impl<'a> Item<'a> {
     }
 }
 
+/// An output of a fast expression, owned, with its number literals spelled as jq prints them.
+fn owned<V: View>(v: Cow<'_, V>) -> Value {
+    let mut v = v.into_owned();
+    jq::value::canonicalize_numbers(&mut v);
+    v
+}
+
 /// Every output of a fast expression, as owned values.
 fn fast_all<V: View>(f: &Fast, input: &V) -> Result<Vec<Value>, String> {
     let mut out = Vec::with_capacity(1);
     f.eval(input, &mut out).map_err(|e| e.0)?;
-    Ok(out.into_iter().map(Cow::into_owned).collect())
+    Ok(out.into_iter().map(owned).collect())
 }
 
 /// The first output of a fast expression, owned.
 fn fast_first<V: View>(f: &Fast, input: &V) -> Result<Option<Value>, String> {
-    Ok(f.first(input).map_err(|e| e.0)?.map(Cow::into_owned))
+    Ok(f.first(input).map_err(|e| e.0)?.map(owned))
 }
 
 impl CExpr {
@@ -551,14 +558,8 @@ impl Out {
                 self.error(field, format!("{field} is empty; item skipped"));
                 None
             }
-            Value::Number(n) => {
-                let mut s = String::new();
-                match n.as_i64() {
-                    Some(i) => s = i.to_string(),
-                    None => jq::value::fmt_f64(&mut s, n.as_f64().unwrap_or(f64::NAN)),
-                }
-                Some(s)
-            }
+            // Like jq's `tostring`: the number's (canonical) literal text.
+            Value::Number(n) => Some(jq::value::canonical_literal(n.as_str()).into_owned()),
             other => {
                 self.error(
                     field,

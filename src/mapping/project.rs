@@ -173,6 +173,9 @@ pub fn parse(json: &[u8], node: &Node) -> Result<Value, serde_json::Error> {
     parse_doc(json, node).map(|d| d.to_value())
 }
 
+/// The key under which serde_json passes a number's text to a visitor.
+const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+
 /// What to keep of the value being parsed (`None`: all of it).
 struct Prune<'n>(Option<&'n Node>);
 
@@ -236,11 +239,18 @@ impl<'de> Visitor<'de> for Prune<'_> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Doc<'de>, A::Error> {
         let mut out: Vec<(Cow<'de, str>, Doc<'de>)> = Vec::new();
+        let mut first = true;
         let node = self.0.filter(|n| !n.all);
         // Needed keys already seen, by position in `node.keys` (a repeated key is rare, but
         // its last value wins); other keys are checked against `out`.
         let mut seen = 0u64;
         while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            // serde_json (`arbitrary_precision`) hands a number over as a one-key map holding
+            // its literal text.
+            if std::mem::take(&mut first) && key == NUMBER_TOKEN {
+                let text: String = map.next_value()?;
+                return Ok(Doc::Number(Number::from_string_unchecked(text)));
+            }
             let (child, slot) = match node {
                 None => (Some(None), None),
                 Some(n) => match n.key(&key) {

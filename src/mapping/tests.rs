@@ -465,3 +465,24 @@ fn fast_path_errors_read_like_jq_1_8() {
     assert_eq!(msg(".[0]", json!({})), "Cannot index object with number (0)");
     assert_eq!(msg(".a[]", json!({"a": 123})), "Cannot iterate over number (123)");
 }
+
+/// Issue 12: jq 1.8.2 keeps a number's literal text until arithmetic touches it, on every path
+/// through the engine (native on a `Value`, native on the projected document, jaq).
+#[test]
+fn number_literals_survive_into_entity_json() {
+    let r = user_resource(
+        "identifier: .id\nblueprint: '\"okta-user\"'\nproperties:\n  fte: .profile.fte\n  big: .profile.big\n  exp: .profile.exp\n  text: .profile.fte | tostring\n  interp: '\"\\(.profile.fte)\"'\n  sum: .profile.fte + 1\n  lit: '2.50'\n  native_sum: .profile.fte + .profile.fte\n  raw: .profile",
+    );
+    let json = br#"{"id":1.0,"profile":{"fte":1.0,"big":100000000000000000001,"exp":1e2}}"#;
+    let want = r#"{"fte":1.0,"big":100000000000000000001,"exp":1E+2,"text":"1.0","interp":"1.0","sum":2,"lit":2.50,"native_sum":2,"raw":{"fte":1.0,"big":100000000000000000001,"exp":1E+2}}"#;
+    let by_doc = r.map_json(json).unwrap();
+    let value: Value = serde_json::from_slice(json).unwrap();
+    let by_value = r.map_item(&value);
+    for m in [by_doc, by_value] {
+        assert!(m.problems.is_empty(), "{:?}", m.problems);
+        let e = &m.entities[0].entity;
+        assert_eq!(serde_json::to_string(&e.properties).unwrap(), want);
+        // A number identifier is stringified like jq's `tostring`.
+        assert_eq!(e.identifier, "1.0");
+    }
+}

@@ -401,7 +401,9 @@ pub(crate) fn generate(users: usize, groups: usize, apps: usize, seed: u64) -> O
             "features": if mode == "SAML_2_0" { json!(["PUSH_NEW_USERS", "PUSH_PROFILE_UPDATES"]) } else { json!([]) },
             "signOnMode": mode,
             "credentials": {"userNameTemplate": {"template": "${source.login}", "type": "BUILT_IN"}, "signing": {}},
-            "settings": {"app": {}, "notifications": {"vpn": {"network": {"connection": "DISABLED"}, "message": null, "helpUrl": null}}},
+            // A bookmark app's settings name the page it opens (Okta requires `url`).
+            "settings": {"app": if mode == "BOOKMARK" { json!({"url": format!("https://{name}.example.com/"), "requestIntegration": false}) } else { json!({}) },
+                         "notifications": {"vpn": {"network": {"connection": "DISABLED"}, "message": null, "helpUrl": null}}},
         });
         let seq = 16_278_919_418_571 + i as u64 * 7;
         org.app_order.insert(seq, id.clone());

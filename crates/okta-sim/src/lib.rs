@@ -135,7 +135,8 @@ pub struct SimConfig {
     /// The API token accepted as `Authorization: SSWS <token>`.
     pub token: String,
     /// Multiplies every rate-limit bucket (e.g. 0.01 to hit limits with few requests);
-    /// `0` or less disables rate limiting (headers still report the base limits).
+    /// `0` or less disables rate limiting, and responses then carry no `X-Rate-Limit-*` headers
+    /// (the concurrency cap's 429 still reports `X-Rate-Limit-Limit: 0`).
     pub rate_limit_scale: f64,
     /// Latency added to every API request, in milliseconds.
     pub latency_ms: u64,

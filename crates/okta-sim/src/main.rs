@@ -34,7 +34,8 @@ struct Args {
     /// Load the org from an export JSON file instead of generating it.
     #[arg(long)]
     from: Option<PathBuf>,
-    /// Multiply every rate limit by F (0 disables rate limiting).
+    /// Multiply every rate limit by F; 0 disables rate limiting, and responses then carry no
+    /// X-Rate-Limit-* headers (there is no limit to report).
     #[arg(long, default_value_t = 1.0)]
     rate_limit_scale: f64,
     /// Latency added to every API request (ms).

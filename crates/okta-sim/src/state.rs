@@ -113,6 +113,8 @@ pub(crate) struct RateInfo {
     pub remaining: u64,
     pub reset_s: i64,
     pub allowed: bool,
+    /// Rate limiting is off (`rate_limit_scale` 0): nothing to report in headers.
+    pub unlimited: bool,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -421,7 +423,13 @@ impl SimState {
         let limit = self.limit_of(f);
         let unlimited = self.0.config.rate_limit_scale <= 0.0 || f == Family::Sim;
         if f == Family::Sim {
-            return RateInfo { limit, remaining: limit, reset_s: now / 1000 + 60, allowed: true };
+            return RateInfo {
+                limit,
+                remaining: limit,
+                reset_s: now / 1000 + 60,
+                allowed: true,
+                unlimited: false,
+            };
         }
         let mut b = self.0.buckets.lock().unwrap_or_else(|e| e.into_inner());
         let bucket = &mut b[f.index()];
@@ -436,9 +444,10 @@ impl SimState {
                 remaining: limit.saturating_sub(bucket.count),
                 reset_s,
                 allowed: true,
+                unlimited,
             }
         } else {
-            RateInfo { limit, remaining: 0, reset_s, allowed: false }
+            RateInfo { limit, remaining: 0, reset_s, allowed: false, unlimited }
         }
     }
 
@@ -609,7 +618,7 @@ impl SimState {
                       "displayName": "Sim Admin", "detailEntry": null},
             "client": {"userAgent": {"rawUserAgent": ctx.user_agent, "os": "Unknown", "browser": "UNKNOWN"},
                        "zone": "null", "device": "Unknown", "id": null, "ipAddress": "127.0.0.1",
-                       "geographicalContext": null},
+                       "geographicalContext": geo()},
             "device": null,
             "authenticationContext": {"authenticationProvider": null, "credentialProvider": null,
                                       "credentialType": null, "issuer": null, "interface": null,
@@ -621,11 +630,10 @@ impl SimState {
             "securityContext": {"asNumber": null, "asOrg": null, "isp": null, "domain": null, "isProxy": null},
             "severity": "INFO",
             "debugContext": {"debugData": {"requestId": ctx.request_id, "requestUri": ctx.uri, "url": ctx.uri}},
-            "legacyEventType": null,
             "transaction": {"type": "WEB", "id": ctx.request_id, "detail": {}},
             "uuid": uuid4(),
             "version": "0",
-            "request": {"ipChain": [{"ip": "127.0.0.1", "geographicalContext": null, "version": "V4", "source": null}]},
+            "request": {"ipChain": [{"ip": "127.0.0.1", "geographicalContext": geo(), "version": "V4", "source": null}]},
             "target": targets,
         });
         let ev = Arc::new(ev);
@@ -662,6 +670,13 @@ pub(crate) fn user_target(id: &str, login: &str, display: &str) -> Value {
 /// Log target for a group.
 pub(crate) fn group_target(id: &str, name: &str) -> Value {
     json!({"id": id, "type": "UserGroup", "alternateId": "unknown", "displayName": name, "detailEntry": null})
+}
+
+/// Where the simulated org's requests come from (Okta resolves an address to a place; the
+/// schema has no null here).
+fn geo() -> Value {
+    json!({"city": "San Francisco", "state": "California", "country": "United States",
+           "postalCode": "94105", "geolocation": {"lat": 37.7852, "lon": -122.3874}})
 }
 
 #[cfg(test)]

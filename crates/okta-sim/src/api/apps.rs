@@ -114,8 +114,8 @@ async fn app_users(
         .iter()
         .map(|(u, au)| {
             let mut o = json!({
+                // No `externalId`: Okta leaves it out for SSO assignments (nothing is synced).
                 "id": u.id,
-                "externalId": null,
                 "created": fmt_ms(au.created),
                 "lastUpdated": fmt_ms(au.created),
                 "scope": au.scope,

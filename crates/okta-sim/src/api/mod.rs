@@ -142,10 +142,14 @@ async fn gate(State(st): State<SimState>, mut req: Request, next: Next) -> Respo
                 }
             }
         };
-        let h = r.headers_mut();
-        set_header(h, "x-rate-limit-limit", rate.limit);
-        set_header(h, "x-rate-limit-remaining", rate.remaining);
-        set_header(h, "x-rate-limit-reset", rate.reset_s);
+        // With rate limiting off there is no limit to report: no headers, so that a client
+        // does not pace itself against limits that are not enforced.
+        if !rate.unlimited {
+            let h = r.headers_mut();
+            set_header(h, "x-rate-limit-limit", rate.limit);
+            set_header(h, "x-rate-limit-remaining", rate.remaining);
+            set_header(h, "x-rate-limit-reset", rate.reset_s);
+        }
         r
     };
     let h = resp.headers_mut();

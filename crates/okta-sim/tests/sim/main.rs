@@ -9,3 +9,4 @@ mod hooks;
 mod logs;
 mod pagination;
 mod ratelimit;
+mod schema;

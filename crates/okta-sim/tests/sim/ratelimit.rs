@@ -146,3 +146,22 @@ async fn concurrency_cap_rejects_with_limit_zero() {
     assert!(st.peak_concurrency >= 5, "peak {}", st.peak_concurrency);
     sim.shutdown().await;
 }
+
+/// Issue 12: with rate limiting off (`--rate-limit-scale 0`) no limit is enforced, so none is
+/// reported; a client reading the headers must not pace itself against the base limits.
+#[tokio::test]
+async fn no_rate_limit_headers_when_rate_limiting_is_off() {
+    let sim = sim(config()).await; // rate_limit_scale 0
+    for path in ["/api/v1/users?limit=1", "/api/v1/groups?limit=1", "/api/v1/apps", "/api/v1/logs"]
+    {
+        for _ in 0..3 {
+            let r = sim.get(path).await;
+            assert_eq!(r.status(), 200, "{path}");
+            for k in ["x-rate-limit-limit", "x-rate-limit-remaining", "x-rate-limit-reset"] {
+                assert!(!r.headers().contains_key(k), "{path} sends {k}");
+            }
+            assert!(r.headers().contains_key("x-okta-request-id"));
+        }
+    }
+    sim.shutdown().await;
+}
