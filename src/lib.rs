@@ -22,5 +22,6 @@ pub mod jq;
 pub mod mapping;
 pub mod model;
 pub mod okta;
+pub mod port;
 pub mod secret;
 pub mod telemetry;
