@@ -24,4 +24,5 @@ pub mod model;
 pub mod okta;
 pub mod port;
 pub mod secret;
+pub mod serve;
 pub mod telemetry;
