@@ -648,6 +648,7 @@ impl Drop for PortCatalog {
             delete_calls = PortStats::get(&s.delete_calls),
             retries = PortStats::get(&s.retries),
             rate_limited = PortStats::get(&s.rate_limited),
+            waited_ms = PortStats::get(&s.waited_ms),
             token_fetches = PortStats::get(&s.token_fetches),
             "port client done"
         );

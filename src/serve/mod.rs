@@ -220,6 +220,7 @@ pub(crate) struct Inner {
     tokens: Mutex<HashMap<String, Instant>>,
     faults: Mutex<FaultState>,
     stats: Mutex<BTreeMap<String, u64>>,
+    in_flight: std::sync::atomic::AtomicU64,
 }
 
 impl std::ops::Deref for AppState {
@@ -289,7 +290,8 @@ impl ServeHandle {
         f.faults = faults;
     }
 
-    /// Requests per route so far, plus `entities_upserted` and `entities_deleted`.
+    /// Requests per route so far, plus `entities_upserted`, `entities_deleted` and
+    /// `bulk_upsert_max_in_flight`.
     pub fn stats(&self) -> BTreeMap<String, u64> {
         self.state.stats.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
@@ -333,6 +335,7 @@ pub async fn spawn(config: ServeConfig, addr: SocketAddr) -> anyhow::Result<Serv
         tokens: Mutex::new(HashMap::new()),
         faults: Mutex::new(FaultState::default()),
         stats: Mutex::new(BTreeMap::new()),
+        in_flight: std::sync::atomic::AtomicU64::new(0),
     }));
     let app = router(state.clone());
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
@@ -430,7 +433,21 @@ async fn faults(State(state): State<AppState>, req: Request, next: Next) -> Resp
         }
         fired
     };
-    let Some(rule) = fired else { return next.run(req).await };
+    let Some(rule) = fired else {
+        if route != "bulk_upsert" {
+            return next.run(req).await;
+        }
+        // The most bulk upserts served at once, to check clients' concurrency bounds.
+        let now = state.in_flight.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        {
+            let mut stats = state.stats.lock().unwrap_or_else(|e| e.into_inner());
+            let max = stats.entry("bulk_upsert_max_in_flight".into()).or_default();
+            *max = (*max).max(now);
+        }
+        let resp = next.run(req).await;
+        state.in_flight.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        return resp;
+    };
     tracing::debug!(
         route,
         status = rule.status,
