@@ -247,23 +247,31 @@ fn ids(export: &Value, blueprint: &str) -> Vec<String> {
 }
 
 async fn patch_config(serve: &Serve, config: Value) -> reqwest::StatusCode {
-    let token: Value = http()
-        .post(format!("{}/v1/auth/access_token", serve.url()))
-        .json(&json!({"clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
     http()
         .patch(format!("{}/v1/integration/{INTEGRATION}/config", serve.url()))
-        .bearer_auth(token["accessToken"].as_str().unwrap())
+        .bearer_auth(token(serve).await)
         .json(&json!({ "config": config }))
         .send()
         .await
         .unwrap()
         .status()
+}
+
+/// A fault rule: the `nth` request of `route`, and `times` requests from it, answer `status`.
+fn fault(route: &str, nth: u64, times: u64, status: u16) -> FaultRule {
+    FaultRule {
+        route: route.into(),
+        nth,
+        times,
+        status,
+        retry_after: None,
+        ratelimit_reset: None,
+        expire_tokens: false,
+    }
+}
+
+fn faults(rules: Vec<FaultRule>) -> Faults {
+    Faults { rules, reject: Vec::new() }
 }
 
 // ----- acceptance: sync through Port ---------------------------------------------------------
@@ -318,16 +326,8 @@ async fn a_token_expiring_mid_resync_is_refreshed_once_and_the_run_completes() {
     let okta = sim(60).await;
     let serve = Serve::start("token-expiry").await;
     // Every token dies just before the third bulk upsert, which then gets a 401.
-    let rule = FaultRule {
-        route: "bulk_upsert".into(),
-        nth: 3,
-        times: 1,
-        status: 401,
-        retry_after: None,
-        ratelimit_reset: None,
-        expire_tokens: true,
-    };
-    serve.h().set_faults(Faults { rules: vec![rule], reject: Vec::new() });
+    let rule = FaultRule { expire_tokens: true, ..fault("bulk_upsert", 3, 1, 401) };
+    serve.h().set_faults(faults(vec![rule]));
     let out = sync_port(&okta, &serve, &[], &[]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(summary(&out)["deletion"], "done");
@@ -343,21 +343,12 @@ async fn a_token_expiring_mid_resync_is_refreshed_once_and_the_run_completes() {
 async fn rate_limits_and_503_bursts_are_waited_out_and_retried() {
     let okta = sim(60).await;
     let serve = Serve::start("retries").await;
-    let fault = |nth, times, status, retry_after: Option<&str>, reset: Option<&str>| FaultRule {
-        route: "bulk_upsert".into(),
-        nth,
-        times,
-        status,
-        retry_after: retry_after.map(String::from),
-        ratelimit_reset: reset.map(String::from),
-        expire_tokens: false,
-    };
     let rules = vec![
-        fault(2, 1, 429, Some("3"), None),
-        fault(4, 3, 503, None, None),
-        fault(8, 1, 429, None, Some("3")),
+        FaultRule { retry_after: Some("3".into()), ..fault("bulk_upsert", 2, 1, 429) },
+        fault("bulk_upsert", 4, 3, 503),
+        FaultRule { ratelimit_reset: Some("3".into()), ..fault("bulk_upsert", 8, 1, 429) },
     ];
-    serve.h().set_faults(Faults { rules, reject: Vec::new() });
+    serve.h().set_faults(faults(rules));
     let out = sync_port(&okta, &serve, &[], &[]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     let done = log_line(&out, "port client done");
@@ -408,16 +399,7 @@ async fn a_port_outage_during_stale_deletion_deletes_nothing_and_says_why() {
     let serve = Serve::start("outage").await;
     assert!(sync_port(&okta, &serve, &[], &[]).await.status.success());
     let victims = okta.delete_users(2).await;
-    let rule = FaultRule {
-        route: "bulk_delete".into(),
-        nth: 1,
-        times: 0,
-        status: 503,
-        retry_after: None,
-        ratelimit_reset: None,
-        expire_tokens: false,
-    };
-    serve.h().set_faults(Faults { rules: vec![rule], reject: Vec::new() });
+    serve.h().set_faults(faults(vec![fault("bulk_delete", 1, 0, 503)]));
     let out = sync_port(&okta, &serve, &[("PORT_MAX_RETRIES", "2")], &[]).await;
     assert!(!out.status.success());
     assert_eq!(serve.stat("bulk_delete"), 3, "one call, retried twice, then given up");
@@ -538,16 +520,7 @@ async fn concurrent_callers_share_one_token_fetch() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_500_is_final_and_the_error_names_method_path_status_and_body_never_the_token() {
     let serve = Serve::start("final-500").await;
-    let rule = FaultRule {
-        route: "search".into(),
-        nth: 1,
-        times: 0,
-        status: 500,
-        retry_after: None,
-        ratelimit_reset: None,
-        expire_tokens: false,
-    };
-    serve.h().set_faults(Faults { rules: vec![rule], reject: Vec::new() });
+    serve.h().set_faults(faults(vec![fault("search", 1, 0, 500)]));
     let c = serve.client();
     let key = EntityKey { blueprint: "okta-user".into(), identifier: "u".into() };
     let e = c.get(vec![key]).await.unwrap_err();
@@ -830,4 +803,18 @@ async fn existing_blueprints_are_never_overwritten_and_can_be_left_alone() {
             .unwrap();
     PortCatalog::new(config).unwrap().put_blueprints(vec![bare]).await.unwrap();
     assert_eq!(serve.stat("blueprints"), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_against_port_writes_nothing_not_even_the_integration() {
+    let okta = sim(20).await;
+    let serve = Serve::start("dry-run").await;
+    let out = sync_port(&okta, &serve, &[], &["--dry-run"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let plan = &summary(&out)["plan"];
+    assert!(plan["create"].as_array().unwrap().len() >= 20, "{plan}");
+    assert!(serve.h().integration(INTEGRATION).is_none(), "no integration created");
+    assert_eq!((serve.stat("bulk_upsert"), serve.stat("bulk_delete")), (0, 0));
+    let c = serve.client();
+    assert!(c.export().await.unwrap().is_empty());
 }

@@ -101,7 +101,7 @@ pub fn load_inputs(
     args: &SyncArgs,
     target: &CatalogTarget,
 ) -> anyhow::Result<(PortAppConfig, BlueprintSet)> {
-    let config = target.mapping(args.mapping.as_deref())?;
+    let config = target.mapping(args.mapping.as_deref(), args.dry_run)?;
     let blueprints = match &args.blueprints {
         Some(path) => BlueprintSet::load_file(path).map_err(|d| anyhow::anyhow!("{d}"))?,
         None => BlueprintSet::seed(),

@@ -79,8 +79,8 @@ impl CatalogTarget {
     /// The mapping to run with: `--mapping FILE` when given (for Port, it overrides the
     /// integration's mapping, and says so); for Port, the integration object's `config`,
     /// validated like a file (the integration is created with the default mapping if missing);
-    /// else the built-in default.
-    pub fn mapping(&self, file: Option<&Path>) -> anyhow::Result<PortAppConfig> {
+    /// else the built-in default. A dry run creates nothing in Port.
+    pub fn mapping(&self, file: Option<&Path>, dry_run: bool) -> anyhow::Result<PortAppConfig> {
         match (file, self) {
             (Some(path), target) => {
                 if let Self::Port(c) = target {
@@ -88,7 +88,7 @@ impl CatalogTarget {
                 }
                 config::load_file(path).map_err(|d| anyhow::anyhow!("{d}"))
             }
-            (None, Self::Port(c)) => port_mapping(c),
+            (None, Self::Port(c)) => port_mapping(c, dry_run),
             (None, Self::Sqlite(_)) => Ok(config::builtin_default()),
         }
     }
@@ -118,12 +118,12 @@ fn port_config(settings: &Settings) -> anyhow::Result<PortConfig> {
 
 /// The integration's mapping in Port, read (and the integration created if missing) on a
 /// short-lived client of its own.
-fn port_mapping(c: &PortConfig) -> anyhow::Result<PortAppConfig> {
+fn port_mapping(c: &PortConfig, dry_run: bool) -> anyhow::Result<PortAppConfig> {
     let default = port_okta::config::builtin_default_json();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let config = runtime.block_on(async {
         let port = PortCatalog::new(c.clone())?;
-        port.integration_config(&default).await
+        port.read_integration_config(&default, !dry_run).await
     });
     let config = config.with_context(|| {
         format!("reading the mapping of integration {} from Port", c.integration_identifier)

@@ -78,9 +78,23 @@ impl PortCatalog {
     /// with `default_config`; one whose config is empty gets `default_config` (as Ocean does
     /// when it initialises its resources).
     pub async fn integration_config(&self, default_config: &Value) -> Result<Value, CatalogError> {
+        self.read_integration_config(default_config, true).await
+    }
+
+    /// As [`PortCatalog::integration_config`], but without `create` nothing is written: a
+    /// missing integration or an empty mapping reads as `default_config` (for dry runs).
+    pub async fn read_integration_config(
+        &self,
+        default_config: &Value,
+        create: bool,
+    ) -> Result<Value, CatalogError> {
         let get = self.integration_req(Method::GET, &[]);
         let integration = match self.http.call::<Value>(&get).await {
             Ok(v) => v["integration"].clone(),
+            Err(CatalogError::Http { status: 404, .. }) if !create => {
+                tracing::info!(integration = %self.config.integration_identifier, "the integration does not exist in Port; a dry run uses the default mapping and creates nothing");
+                return Ok(default_config.clone());
+            }
             Err(CatalogError::Http { status: 404, .. }) => {
                 let body = json!({
                     "installationId": self.config.integration_identifier,
@@ -114,6 +128,9 @@ impl PortCatalog {
             Value::Object(m) => m.is_empty(),
             _ => false,
         };
+        if empty && !create {
+            return Ok(default_config.clone());
+        }
         if empty && self.config.initialize_resources {
             let patch = self
                 .integration_req(Method::PATCH, &["config"])

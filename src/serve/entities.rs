@@ -19,8 +19,24 @@ use std::sync::Arc;
 
 // ----- blueprints -----------------------------------------------------------------------------
 
+/// How long blueprints read from the file are reused (a blueprint written by another process,
+/// e.g. a direct `sync` into the same file, is seen after at most this long).
+const BLUEPRINT_CACHE: std::time::Duration = std::time::Duration::from_secs(2);
+
+fn cached_blueprints(state: &AppState) -> Option<Arc<Blueprints>> {
+    let cache = state.blueprints.lock().unwrap_or_else(|e| e.into_inner());
+    cache.as_ref().filter(|(at, _)| at.elapsed() < BLUEPRINT_CACHE).map(|(_, b)| b.clone())
+}
+
+/// Every blueprint (cached briefly; every blueprint write through this server clears it).
 async fn blueprints(state: &AppState) -> ApiResult<Blueprints> {
-    state.read(|s| s.blueprints()).await
+    if let Some(cached) = cached_blueprints(state) {
+        return Ok((*cached).clone());
+    }
+    let read = state.read(|s| s.blueprints()).await?;
+    let entry = (std::time::Instant::now(), Arc::new(read.clone()));
+    *state.blueprints.lock().unwrap_or_else(|e| e.into_inner()) = Some(entry);
+    Ok(read)
 }
 
 fn blueprint_json(bp: &Blueprint) -> Value {
@@ -38,7 +54,9 @@ fn parse_blueprint(v: Value) -> ApiResult<Blueprint> {
 
 async fn store_blueprint(state: &AppState, bp: Blueprint) -> ApiResult<Json<Value>> {
     let json = blueprint_json(&bp);
+    *state.blueprints.lock().unwrap_or_else(|e| e.into_inner()) = None;
     state.catalog.put_blueprints(vec![bp]).await.map_err(ApiError::internal)?;
+    *state.blueprints.lock().unwrap_or_else(|e| e.into_inner()) = None;
     Ok(Json(json!({"ok": true, "blueprint": json})))
 }
 
@@ -229,10 +247,11 @@ async fn write(
 }
 
 async fn blueprint_of(state: &AppState, bp: &str) -> ApiResult<Blueprint> {
-    blueprints(state)
-        .await?
-        .remove(bp)
-        .ok_or_else(|| ApiError::not_found(format!("blueprint {bp} not found")))
+    let found = match cached_blueprints(state) {
+        Some(all) => all.get(bp).cloned(),
+        None => blueprints(state).await?.remove(bp),
+    };
+    found.ok_or_else(|| ApiError::not_found(format!("blueprint {bp} not found")))
 }
 
 pub(super) async fn upsert_bulk(

@@ -221,6 +221,9 @@ pub(crate) struct Inner {
     faults: Mutex<FaultState>,
     stats: Mutex<BTreeMap<String, u64>>,
     in_flight: std::sync::atomic::AtomicU64,
+    /// The blueprints as last read, and when (cleared by every blueprint write through this
+    /// server).
+    blueprints: Mutex<Option<(Instant, Arc<crate::catalog::rules::Blueprints>)>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -336,6 +339,7 @@ pub async fn spawn(config: ServeConfig, addr: SocketAddr) -> anyhow::Result<Serv
         faults: Mutex::new(FaultState::default()),
         stats: Mutex::new(BTreeMap::new()),
         in_flight: std::sync::atomic::AtomicU64::new(0),
+        blueprints: Mutex::new(None),
     }));
     let app = router(state.clone());
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
