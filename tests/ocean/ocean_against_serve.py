@@ -16,12 +16,14 @@ import urllib.request
 BIN, HERE = sys.argv[1], sys.argv[2]
 CLIENT_ID, SECRET = "ocean-test", "ocean-test-secret"
 INTEGRATION = "ocean-okta"
+# More than 10, so Ocean searches the catalog for the batch's current state before upserting.
 USERS = [
-    {"id": "00u1", "status": "ACTIVE", "profile": {"login": "a@x.io"}, "groups": ["00g1", "00g2"],
-     "_links": {"self": {"href": "https://x/api/v1/users/00u1"}}},
-    {"id": "00u2", "status": "SUSPENDED", "profile": {"login": "b@x.io"}, "groups": []},
-    {"id": "00u3", "status": "ACTIVE", "profile": {"login": "c@x.io"}, "groups": ["00g2"]},
+    {"id": f"00u{i:02}", "status": "SUSPENDED" if i % 5 == 4 else "ACTIVE",
+     "profile": {"login": f"user{i}@x.io"}, "groups": [f"00g{i % 3}", "00g9"] if i % 4 else [],
+     "_links": {"self": {"href": f"https://x/api/v1/users/00u{i:02}"}}}
+    for i in range(15)
 ]
+IDS = [u["id"] for u in USERS]
 
 passed = failed = 0
 
@@ -75,10 +77,11 @@ def main():
     tmp = tempfile.mkdtemp(prefix="port-okta-ocean-")
     db = os.path.join(tmp, "catalog.db")
     env = dict(os.environ, OCEAN__PORT__CLIENT_ID=CLIENT_ID, OCEAN__PORT__CLIENT_SECRET=SECRET,
-               RUST_LOG="warn")
+               RUST_LOG="info", LOG_FORMAT="json")
+    serve_log = open(os.path.join(tmp, "serve.log"), "w")
     serve = subprocess.Popen(
         [BIN, "catalog", "serve", "--listen", "127.0.0.1:0", "--catalog", f"sqlite:{db}"],
-        env=env, stdout=subprocess.PIPE, text=True,
+        env=env, stdout=subprocess.PIPE, stderr=serve_log, text=True,
     )
     try:
         line = serve.stdout.readline().strip()
@@ -108,29 +111,37 @@ def main():
                      {"combinator": "and", "rules": [{"property": "$blueprint", "operator": "=", "value": "okta-user"}]},
                      token=token)["entities"]
         by_id = {e["identifier"]: e for e in found}
-        check("three users and the foreign one", sorted(by_id) == ["00u1", "00u2", "00u3", "foreign"], sorted(by_id))
-        u1 = by_id.get("00u1", {})
+        check("every user and the foreign one", sorted(by_id) == IDS + ["foreign"], sorted(by_id))
+        u1 = by_id.get("00u01", {})
         check("Ocean's datasource is its User-Agent", u1.get("datasource", "").startswith("port-ocean/okta/")
               and u1.get("datasource", "").endswith(f"/{INTEGRATION}/exporter"), u1.get("datasource"))
         check("a many relation sent as one string is stored as a list", u1.get("relations", {}).get("groups") == ["00g1"], u1)
         ex = call(base, "GET", f"/v1/integration/{INTEGRATION}/kinds/okta-user/examples", token=token)["examples"]
-        check("raw examples were kept", len(ex) == 3, ex)
+        check("raw examples were kept", len(ex) == 5, ex)
 
         with open(users_file, "w") as f:
-            json.dump(USERS[:2], f)
+            json.dump(USERS[:-1], f)
         rc, log = run_ocean(base, users_file)
         check("the second Ocean run exits 0", rc == 0, log[-3000:])
         found = call(base, "POST", "/v1/entities/search",
                      {"combinator": "and", "rules": [{"property": "$blueprint", "operator": "=", "value": "okta-user"}]},
                      token=token)["entities"]
         ids = sorted(e["identifier"] for e in found)
-        check("the user gone from the source was deleted, the foreign entity kept", ids == ["00u1", "00u2", "foreign"], ids)
+        check("the user gone from the source was deleted, the foreign entity kept", ids == IDS[:-1] + ["foreign"], ids)
     finally:
         serve.terminate()
         try:
             serve.wait(timeout=10)
         except subprocess.TimeoutExpired:
             serve.kill()
+        serve_log.close()
+    # The server logs its per-route request counts when it stops.
+    stats = {}
+    for line in open(os.path.join(tmp, "serve.log")):
+        if '"catalog serve stopping"' in line:
+            stats = json.loads(line).get("stats", "")
+    check("Ocean searched the catalog (its diff before bulk upserts)", '"search": ' in stats, stats)
+    check("every request of Ocean's matched a route", '"other"' not in stats, stats)
     print(f"{passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
 
