@@ -303,6 +303,15 @@ impl PortCatalog {
     }
 }
 
+/// As much of an entity of the datasource search as [`Catalog::owned`] reads.
+#[derive(serde::Deserialize)]
+struct Owned {
+    identifier: String,
+    blueprint: String,
+    #[serde(rename = "resyncId", default)]
+    resync_id: Option<String>,
+}
+
 /// The two datasource rules Ocean appends to find an integration's own entities.
 fn datasource_rules(owner: &str) -> [Value; 2] {
     [
@@ -473,14 +482,11 @@ impl Catalog for PortCatalog {
                     &self.user_agent(&owner),
                 )
                 .json(&query);
-                let answer: DatasourcePage = self.http.call(&req).await?;
-                for v in answer.entities {
-                    let s = stored_of(v)?;
-                    if wanted.contains(s.entity.blueprint.as_str()) {
-                        out.push(OwnedKey {
-                            key: s.entity.key(),
-                            run_id: s.run_id.unwrap_or_default(),
-                        });
+                let answer: DatasourcePage<Owned> = self.http.call(&req).await?;
+                for e in answer.entities {
+                    if wanted.contains(e.blueprint.as_str()) {
+                        let key = EntityKey { blueprint: e.blueprint, identifier: e.identifier };
+                        out.push(OwnedKey { key, run_id: e.resync_id.unwrap_or_default() });
                     }
                 }
                 match answer.next {

@@ -6,7 +6,6 @@
 //! reads them when present and falls back to Port's own fields otherwise.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 /// The integration type in the User-Agent and the datasource (`OCEAN__INTEGRATION__TYPE`).
 pub const INTEGRATION_TYPE: &str = "okta";
@@ -157,12 +156,13 @@ pub struct DatasourceQuery {
     pub from: Option<String>,
 }
 
-/// A page of the datasource search.
-#[derive(Debug, Default, Serialize, Deserialize)]
-pub struct DatasourcePage {
-    /// Entities (Port's entity JSON).
-    #[serde(default)]
-    pub entities: Vec<Value>,
+/// A page of the datasource search; `E` is Port's entity JSON, or as much of it as a reader
+/// needs.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DatasourcePage<E> {
+    /// Entities.
+    #[serde(default = "Vec::new")]
+    pub entities: Vec<E>,
     /// The next page's cursor; absent or null on the last page.
     #[serde(default)]
     pub next: Option<String>,

@@ -461,7 +461,7 @@ pub(super) async fn search(
 pub(super) async fn datasource_search(
     State(state): State<AppState>,
     Body(body): Body,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let q: DatasourceQuery = serde_json::from_value(body).map_err(|e| {
         ApiError::bad(format!(
             "expected {{datasource_prefix, datasource_suffix, limit?, before?, from?}}: {e}"
@@ -499,7 +499,7 @@ pub(super) async fn datasource_search(
         ])
         .to_string()
     });
-    let entities = rows
+    let entities: Vec<_> = rows
         .iter()
         .filter(|r| {
             r.datasource.as_deref().is_some_and(|d| {
@@ -510,7 +510,7 @@ pub(super) async fn datasource_search(
             None => true,
             Some(b) => r.updated_at.parse::<jiff::Timestamp>().is_ok_and(|t| t < b),
         })
-        .map(Row::to_json)
+        .map(Row::out)
         .collect();
-    Ok(Json(json!(DatasourcePage { entities, next })))
+    Ok(Json(DatasourcePage { entities, next }).into_response())
 }

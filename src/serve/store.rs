@@ -26,7 +26,30 @@ pub struct Row {
     pub updated_at: String,
 }
 
+/// A row as Port's entity JSON, serialized without building a JSON value first.
+#[derive(serde::Serialize)]
+pub struct RowOut<'a> {
+    #[serde(flatten)]
+    entity: &'a Entity,
+    #[serde(rename = "updatedAt")]
+    updated_at: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    datasource: Option<&'a str>,
+    #[serde(rename = "resyncId", skip_serializing_if = "Option::is_none")]
+    resync_id: Option<&'a str>,
+}
+
 impl Row {
+    /// Port's entity JSON (as [`Row::to_json`]), for serializing straight into a response.
+    pub fn out(&self) -> RowOut<'_> {
+        RowOut {
+            entity: &self.entity,
+            updated_at: &self.updated_at,
+            datasource: self.datasource.as_deref(),
+            resync_id: self.run_id.as_deref(),
+        }
+    }
+
     /// Port's entity JSON, with `catalog serve`'s `datasource` and `resyncId` extensions.
     pub fn to_json(&self) -> Value {
         let mut v = serde_json::to_value(&self.entity).unwrap_or(Value::Null);
