@@ -614,15 +614,8 @@ async fn runs_and_examples_reach_the_integration() {
         .map(|i| json!({"id": format!("00u{i}"), "_links": {"self": "x"}, "credentials": {"password": {"value": "pw"}}}))
         .collect();
     c.examples("okta-user".into(), items).await.unwrap();
-    let got: Value = http()
-        .get(format!("{}/v1/integration/{INTEGRATION}/kinds/okta-user/examples", serve.url()))
-        .bearer_auth(token(&serve).await)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let got =
+        get_json(&serve, &format!("/v1/integration/{INTEGRATION}/kinds/okta-user/examples")).await;
     let examples = got["examples"].as_array().unwrap();
     assert_eq!(examples.len(), 25);
     assert_eq!(examples[0], json!({"id": "00u0", "credentials": "********"}));
@@ -641,6 +634,12 @@ async fn token(serve: &Serve) -> String {
         .await
         .unwrap();
     v["accessToken"].as_str().unwrap().to_string()
+}
+
+/// `GET path` on the server with a fresh token.
+async fn get_json(serve: &Serve, path: &str) -> Value {
+    let r = http().get(format!("{}{path}", serve.url())).bearer_auth(token(serve).await);
+    r.send().await.unwrap().json().await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -775,15 +774,7 @@ async fn existing_blueprints_are_never_overwritten_and_can_be_left_alone() {
     let c = serve.client();
     c.put_blueprints(vec![mine]).await.unwrap();
     c.put_blueprints(port_okta::blueprint::BlueprintSet::seed().blueprints).await.unwrap();
-    let all: Value = http()
-        .get(format!("{}/v1/blueprints", serve.url()))
-        .bearer_auth(token(&serve).await)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let all = get_json(&serve, "/v1/blueprints").await;
     let titles: Vec<(String, String)> = all["blueprints"]
         .as_array()
         .unwrap()
