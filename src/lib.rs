@@ -23,5 +23,7 @@ pub mod jq;
 pub mod mapping;
 pub mod model;
 pub mod okta;
+pub mod port;
 pub mod secret;
+pub mod serve;
 pub mod telemetry;

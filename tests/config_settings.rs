@@ -256,3 +256,28 @@ fn odd_domain_values_never_panic() {
         let _ = Settings::from_env(&env(&[("OKTA_DOMAIN", &s), ("PORT_BASE_URL", &s)]));
     }
 }
+
+#[test]
+fn port_batch_limits_resources_and_retries_have_oceans_names_and_bounds() {
+    let s = Settings::from_env(&HashMap::new()).unwrap();
+    assert!(s.initialize_port_resources);
+    assert_eq!((s.upsert_batch_max_length, s.upsert_batch_max_bytes), (20, 1 << 20));
+    assert_eq!(s.port_max_retries, 10);
+    let s = Settings::from_env(&env(&[
+        ("OCEAN__INITIALIZE_PORT_RESOURCES", "false"),
+        ("OCEAN__UPSERT_ENTITIES_BATCH_MAX_LENGTH", "5"),
+        ("OCEAN__UPSERT_ENTITIES_BATCH_MAX_SIZE_IN_BYTES", "65536"),
+        ("PORT_MAX_RETRIES", "2"),
+    ]))
+    .unwrap();
+    assert!(!s.initialize_port_resources);
+    assert_eq!((s.upsert_batch_max_length, s.upsert_batch_max_bytes), (5, 65536));
+    assert_eq!(s.port_max_retries, 2);
+    // Port refuses bulks of more than 20 entities: a larger setting is an error, not a surprise.
+    assert_eq!(
+        errors(&[("OCEAN__UPSERT_ENTITIES_BATCH_MAX_LENGTH", "50")]),
+        [
+            "OCEAN__UPSERT_ENTITIES_BATCH_MAX_LENGTH: expected a whole number from 1 to 20, found \"50\""
+        ]
+    );
+}

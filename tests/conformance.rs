@@ -1,6 +1,6 @@
 //! The catalog conformance suite: one set of scenarios, run through the [`Catalog`] trait against
-//! every target (the embedded SQLite catalog, the in-memory catalog; Port's REST client joins
-//! them). A target passes when every scenario passes unchanged.
+//! every target (the embedded SQLite catalog, the in-memory catalog, and Port's REST client
+//! talking to `catalog serve`). A target passes when every scenario passes unchanged.
 //!
 //! Scenarios: upsert created/updated/unchanged; merge on and off; relations with and without
 //! `createMissingRelatedEntities`; stubs filled in later; many relations; ownership-scoped
@@ -27,12 +27,14 @@ use std::sync::Arc;
 struct Target {
     catalog: Arc<dyn Catalog>,
     files: Vec<PathBuf>,
+    server: Option<port_okta::serve::ServeHandle>,
 }
 
 impl Drop for Target {
     fn drop(&mut self) {
-        // The catalog must be closed before its files go.
+        // The catalog (and the server behind it) must be closed before its files go.
         self.catalog = Arc::new(MemoryCatalog::new());
+        drop(self.server.take());
         for f in &self.files {
             for s in ["", "-wal", "-shm"] {
                 let _ = std::fs::remove_file(format!("{}{s}", f.display()));
@@ -47,11 +49,44 @@ fn sqlite(name: &str) -> Target {
     for s in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{s}", path.display()));
     }
-    Target { catalog: Arc::new(SqliteCatalog::open(&path).unwrap()), files: vec![path] }
+    Target {
+        catalog: Arc::new(SqliteCatalog::open(&path).unwrap()),
+        files: vec![path],
+        server: None,
+    }
 }
 
 fn memory(_: &str) -> Target {
-    Target { catalog: Arc::new(MemoryCatalog::new()), files: Vec::new() }
+    Target { catalog: Arc::new(MemoryCatalog::new()), files: Vec::new(), server: None }
+}
+
+/// Port's REST client against `catalog serve` (in this process, on 127.0.0.1:0) over a fresh
+/// SQLite file. Port refuses entities of a blueprint it does not have (the embedded catalogs
+/// store them unvalidated), so the server starts with the one blueprint a scenario writes without
+/// declaring it (`service`).
+fn port(name: &str) -> Target {
+    let mut t = sqlite(&format!("port-{name}"));
+    let path = t.files[0].clone();
+    t.catalog = Arc::new(MemoryCatalog::new());
+    let config = port_okta::serve::ServeConfig::new(path, "conf-id", Secret::new("conf-secret"));
+    let server = tokio::task::block_in_place(|| {
+        tokio::runtime::Handle::current().block_on(async {
+            let server =
+                port_okta::serve::spawn(config, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+            let c = port_okta::port::PortConfig::new(
+                &server.base_url(),
+                "conf-id",
+                Secret::new("conf-secret"),
+                "okta-conf",
+            );
+            let catalog = port_okta::port::PortCatalog::new(c).unwrap();
+            catalog.put_blueprints(vec![bp("service", &[])]).await.unwrap();
+            (server, catalog)
+        })
+    });
+    t.catalog = Arc::new(server.1);
+    t.server = Some(server.0);
+    t
 }
 
 // ----- fixtures -----------------------------------------------------------------------------
@@ -491,3 +526,4 @@ macro_rules! conformance {
 
 conformance!(sqlite);
 conformance!(memory);
+conformance!(port);

@@ -1,10 +1,15 @@
-//! `port-okta catalog …`: inspect the embedded catalog.
+//! `port-okta catalog …`: inspect the embedded catalog, or serve it over Port's API.
 
 use super::target::CatalogTarget;
-use anyhow::bail;
+use anyhow::{Context, bail};
 use port_okta::catalog::Catalog;
 use port_okta::catalog::sqlite::SqliteCatalog;
+use port_okta::secret::Secret;
+use port_okta::serve::{ServeConfig, spawn};
+use std::io::Write;
+use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// `port-okta catalog` subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -28,6 +33,32 @@ pub enum CatalogCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Serve the embedded catalog over the subset of Port's REST API that Ocean and port-okta
+    /// use (prints `listening on http://ADDR`, stops on SIGINT/SIGTERM).
+    Serve(ServeArgs),
+}
+
+/// Arguments of `port-okta catalog serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0: any free port).
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    pub listen: SocketAddr,
+    /// The catalog: `sqlite:PATH` (created if missing).
+    #[arg(long, default_value = "sqlite:./port-okta.db")]
+    pub catalog: String,
+    /// The client id accepted by `POST /v1/auth/access_token`.
+    #[arg(long, env = "OCEAN__PORT__CLIENT_ID", hide_env_values = true)]
+    pub client_id: Option<String>,
+    /// Its secret (prefer the environment variable: a flag shows in `ps`).
+    #[arg(long, env = "OCEAN__PORT__CLIENT_SECRET", hide_env_values = true)]
+    pub client_secret: Option<String>,
+    /// Largest request body accepted, in bytes (larger ones get 413).
+    #[arg(long, default_value_t = 10 << 20)]
+    pub max_body_bytes: usize,
+    /// Lifetime of an access token, in seconds.
+    #[arg(long, default_value_t = 3600)]
+    pub token_ttl_secs: u64,
 }
 
 /// Runs a `port-okta catalog` subcommand.
@@ -77,5 +108,38 @@ pub fn run(cmd: CatalogCommand) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        CatalogCommand::Serve(args) => serve(args),
     }
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let target = CatalogTarget::parse(&args.catalog)?;
+    let path = target.sqlite_path()?.clone();
+    let (Some(id), Some(secret)) = (args.client_id, args.client_secret) else {
+        bail!(
+            "catalog serve needs the client id and secret it accepts: --client-id/--client-secret or OCEAN__PORT__CLIENT_ID/OCEAN__PORT__CLIENT_SECRET"
+        );
+    };
+    let mut config = ServeConfig::new(path, &id, Secret::new(secret));
+    config.max_body_bytes = args.max_body_bytes;
+    config.token_ttl = Duration::from_secs(args.token_ttl_secs.max(1));
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        // Signal handlers first, so a supervisor that signals as soon as it reads the address
+        // line cannot kill the process with the default action.
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        let server = spawn(config, args.listen).await.context("starting catalog serve")?;
+        {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "listening on {}", server.base_url())?;
+            out.flush()?;
+        }
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        tracing::info!(stats = ?server.stats(), "catalog serve stopping");
+        server.shutdown().await;
+        Ok(ExitCode::SUCCESS)
+    })
 }

@@ -81,7 +81,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let blueprints = BlueprintSet::parse_str("examples/full/blueprints.json", DEMO_BLUEPRINTS)
         .map_err(|d| anyhow::anyhow!("{d}"))?;
     let sync_args = SyncArgs {
-        catalog: format!("sqlite:{}", args.catalog.display()),
+        catalog: Some(format!("sqlite:{}", args.catalog.display())),
         mapping: None,
         blueprints: None,
         json: false,

@@ -20,9 +20,10 @@ pub struct ServeArgs {
     /// Where the HTTP server listens (Okta's event hooks, /health, /ready, /metrics).
     #[arg(long, default_value = "0.0.0.0:8000")]
     pub listen: SocketAddr,
-    /// Where entities go: `sqlite:PATH` (the embedded catalog).
-    #[arg(long, default_value = "sqlite:./port-okta.db")]
-    pub catalog: String,
+    /// Where entities go: `sqlite:PATH` (the embedded catalog) or `port` (Port's API). Default:
+    /// Port when OCEAN__PORT__CLIENT_ID/SECRET are set, else sqlite:./port-okta.db.
+    #[arg(long)]
+    pub catalog: Option<String>,
     /// The port-app-config YAML (default: the built-in seed mapping).
     #[arg(long)]
     pub mapping: Option<PathBuf>,
@@ -116,7 +117,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     } else {
         LiveEvents::Poll
     });
-    let (config, blueprints) = load_inputs(&as_sync(&args))?;
+    let target = CatalogTarget::resolve(args.catalog.as_deref(), &settings)?;
+    let (config, blueprints) = load_inputs(&as_sync(&args), &target)?;
     let compiled = mapping::compile(
         &config,
         &blueprints,
@@ -133,7 +135,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             ..ClientOptions::default()
         },
     )?;
-    let catalog = CatalogTarget::parse(&args.catalog)?.open(false)?;
+    let catalog = target.open(false)?;
     let queue: Arc<dyn EventQueue> = Arc::new(
         SqliteQueue::open(&args.queue)
             .with_context(|| format!("opening the event queue {}", args.queue.display()))?,

@@ -4,7 +4,7 @@ use super::target::CatalogTarget;
 use anyhow::bail;
 use port_okta::blueprint::BlueprintSet;
 use port_okta::catalog::CatalogError;
-use port_okta::config::{self, model::PortAppConfig, settings::Settings};
+use port_okta::config::{model::PortAppConfig, settings::Settings};
 use port_okta::engine::resync::Progress;
 use port_okta::engine::{Deletion, ResyncOptions, ResyncReport, resync};
 use port_okta::mapping::{self, JqOptions};
@@ -19,10 +19,12 @@ use std::time::Duration;
 /// Arguments of `port-okta sync`.
 #[derive(Debug, clap::Args)]
 pub struct SyncArgs {
-    /// Where entities go: `sqlite:PATH` (the embedded catalog).
-    #[arg(long, default_value = "sqlite:./port-okta.db")]
-    pub catalog: String,
-    /// The port-app-config YAML (default: the built-in seed mapping).
+    /// Where entities go: `sqlite:PATH` (the embedded catalog) or `port` (Port's API). Default:
+    /// Port when OCEAN__PORT__CLIENT_ID/SECRET are set, else sqlite:./port-okta.db.
+    #[arg(long)]
+    pub catalog: Option<String>,
+    /// The port-app-config YAML (default: the integration's mapping in Port, or the built-in
+    /// seed mapping).
     #[arg(long)]
     pub mapping: Option<PathBuf>,
     /// Blueprints JSON (default: the built-in `okta-user` and `okta-group`).
@@ -82,9 +84,9 @@ pub fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
         token,
         owner: settings.integration_identifier.clone(),
         allow_env: settings.allow_env_jq_access,
-        catalog: CatalogTarget::parse(&args.catalog)?,
+        catalog: CatalogTarget::resolve(args.catalog.as_deref(), &settings)?,
     };
-    let (config, blueprints) = load_inputs(&args)?;
+    let (config, blueprints) = load_inputs(&args, &job.catalog)?;
     let report = match execute(&args, &job, &config, &blueprints) {
         Ok(report) => report,
         Err(e) => {
@@ -112,12 +114,13 @@ pub fn exit_code(report: &ResyncReport) -> ExitCode {
     }
 }
 
-/// The mapping and blueprints named by the flags, or the built-in seed ones.
-pub fn load_inputs(args: &SyncArgs) -> anyhow::Result<(PortAppConfig, BlueprintSet)> {
-    let config = match &args.mapping {
-        Some(path) => config::load_file(path).map_err(|d| anyhow::anyhow!("{d}"))?,
-        None => config::builtin_default(),
-    };
+/// The mapping and blueprints named by the flags, else the target's mapping (Port's
+/// integration) or the built-in seed ones.
+pub fn load_inputs(
+    args: &SyncArgs,
+    target: &CatalogTarget,
+) -> anyhow::Result<(PortAppConfig, BlueprintSet)> {
+    let config = target.mapping(args.mapping.as_deref(), args.dry_run)?;
     let blueprints = match &args.blueprints {
         Some(path) => BlueprintSet::load_file(path).map_err(|d| anyhow::anyhow!("{d}"))?,
         None => BlueprintSet::seed(),

@@ -44,6 +44,24 @@ pub fn builtin_default() -> PortAppConfig {
     }
 }
 
+/// The built-in default mapping as JSON: what an integration object's `config` holds.
+pub fn builtin_default_json() -> serde_json::Value {
+    match yaml_to_json(BUILTIN) {
+        Ok(v) => v,
+        // The shipped file is tested to parse; failing here is a build defect, not user input.
+        Err(e) => panic!("the built-in port-app-config does not parse: {e}"),
+    }
+}
+
+/// A YAML document (a mapping file) as JSON, e.g. to store it as an integration's `config`.
+pub fn yaml_to_json(text: &str) -> Result<serde_json::Value, String> {
+    match yaml::parse(text) {
+        Ok(Some(node)) => Ok(node.to_json()),
+        Ok(None) => Ok(serde_json::Value::Null),
+        Err(e) => Err(format!("{}:{}: {}", e.at.line, e.at.col, e.message)),
+    }
+}
+
 /// The built-in default mapping's YAML text.
 pub fn builtin_default_text() -> &'static str {
     BUILTIN

@@ -51,6 +51,15 @@ pub struct Settings {
     ///
     /// Default **false**, unlike Ocean (W-C15: mappings could read the API token otherwise).
     pub allow_env_jq_access: bool,
+    /// Whether missing blueprints (and the integration's empty mapping) are created in Port
+    /// (default true).
+    pub initialize_port_resources: bool,
+    /// Entities per bulk upsert to Port, at most (default 20, Port's limit).
+    pub upsert_batch_max_length: usize,
+    /// Bytes per bulk upsert body to Port, at most (default 1 MiB).
+    pub upsert_batch_max_bytes: usize,
+    /// Retries of a failed Port request (default 10, as Ocean).
+    pub port_max_retries: u32,
 }
 
 /// One problem with one environment variable.
@@ -130,6 +139,17 @@ const SEND_RAW_DATA_EXAMPLES: Var = Var {
     alias: Some("SEND_RAW_DATA_EXAMPLES"),
     secret: false,
 };
+const INITIALIZE_PORT_RESOURCES: Var = Var {
+    ocean: "OCEAN__INITIALIZE_PORT_RESOURCES",
+    alias: Some("INITIALIZE_PORT_RESOURCES"),
+    secret: false,
+};
+const UPSERT_BATCH_MAX_LENGTH: Var =
+    Var { ocean: "OCEAN__UPSERT_ENTITIES_BATCH_MAX_LENGTH", alias: None, secret: false };
+const UPSERT_BATCH_MAX_BYTES: Var =
+    Var { ocean: "OCEAN__UPSERT_ENTITIES_BATCH_MAX_SIZE_IN_BYTES", alias: None, secret: false };
+const PORT_MAX_RETRIES: Var =
+    Var { ocean: "OCEAN__PORT__MAX_RETRIES", alias: Some("PORT_MAX_RETRIES"), secret: false };
 const ALLOW_ENV_JQ: Var =
     Var { ocean: "OCEAN__ALLOW_ENVIRONMENT_VARIABLES_JQ_ACCESS", alias: None, secret: false };
 
@@ -206,6 +226,21 @@ impl<'e> Reader<'e> {
         }
     }
 
+    /// A whole number in `min..=max`, or `default` when unset.
+    fn number(&mut self, var: &Var, default: u64, min: u64, max: u64) -> u64 {
+        let Some((name, v)) = self.get(var) else { return default };
+        match v.parse::<u64>() {
+            Ok(n) if (min..=max).contains(&n) => n,
+            _ => {
+                self.error(
+                    name,
+                    format!("expected a whole number from {min} to {max}, found {v:?}"),
+                );
+                default
+            }
+        }
+    }
+
     fn url(&mut self, var: &Var, allow_path: bool) -> Option<String> {
         let (name, v) = self.get(var)?;
         match normalize_url(v, None, allow_path) {
@@ -266,6 +301,11 @@ impl Settings {
         };
         let send_raw_data_examples = r.bool(&SEND_RAW_DATA_EXAMPLES, true);
         let allow_env_jq_access = r.bool(&ALLOW_ENV_JQ, false);
+        let initialize_port_resources = r.bool(&INITIALIZE_PORT_RESOURCES, true);
+        let upsert_batch_max_length = r.number(&UPSERT_BATCH_MAX_LENGTH, 20, 1, 20) as usize;
+        let upsert_batch_max_bytes =
+            r.number(&UPSERT_BATCH_MAX_BYTES, 1 << 20, 1024, 1 << 20) as usize;
+        let port_max_retries = r.number(&PORT_MAX_RETRIES, 10, 0, 50) as u32;
         if !r.errors.is_empty() {
             return Err(SettingErrors(r.errors));
         }
@@ -281,6 +321,10 @@ impl Settings {
             scheduled_resync_interval_minutes,
             send_raw_data_examples,
             allow_env_jq_access,
+            initialize_port_resources,
+            upsert_batch_max_length,
+            upsert_batch_max_bytes,
+            port_max_retries,
         })
     }
 

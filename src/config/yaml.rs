@@ -73,6 +73,28 @@ impl Node {
         }
     }
 
+    /// The node as JSON (core-schema scalars; integers stay integers).
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value;
+        match &self.kind {
+            NodeKind::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
+            NodeKind::Map(entries) => {
+                Value::Object(entries.iter().map(|(k, v)| (k.name.clone(), v.to_json())).collect())
+            }
+            NodeKind::Scalar { text, .. } => match self.resolved() {
+                Some(Resolved::Null) => Value::Null,
+                Some(Resolved::Bool(b)) => Value::Bool(b),
+                Some(Resolved::Number(n)) => text
+                    .parse::<i64>()
+                    .map(Value::from)
+                    .ok()
+                    .or_else(|| serde_json::Number::from_f64(n).map(Value::Number))
+                    .unwrap_or_else(|| Value::String(text.clone())),
+                _ => Value::String(text.clone()),
+            },
+        }
+    }
+
     /// "a string", "a mapping", … for messages.
     pub fn describe(&self) -> &'static str {
         match &self.kind {
