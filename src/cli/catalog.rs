@@ -51,8 +51,8 @@ pub struct ServeArgs {
     #[arg(long, env = "OCEAN__PORT__CLIENT_ID", hide_env_values = true)]
     pub client_id: Option<String>,
     /// Its secret (prefer the environment variable: a flag shows in `ps`).
-    #[arg(long, env = "OCEAN__PORT__CLIENT_SECRET", hide_env_values = true)]
-    pub client_secret: Option<String>,
+    #[arg(long, env = "OCEAN__PORT__CLIENT_SECRET", hide_env_values = true, value_parser = secret)]
+    pub client_secret: Option<Secret>,
     /// Largest request body accepted, in bytes (larger ones get 413).
     #[arg(long, default_value_t = 10 << 20)]
     pub max_body_bytes: usize,
@@ -112,6 +112,10 @@ pub fn run(cmd: CatalogCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
+fn secret(s: &str) -> Result<Secret, String> {
+    Ok(Secret::new(s))
+}
+
 fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let target = CatalogTarget::parse(&args.catalog)?;
     let path = target.sqlite_path()?.clone();
@@ -120,7 +124,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             "catalog serve needs the client id and secret it accepts: --client-id/--client-secret or OCEAN__PORT__CLIENT_ID/OCEAN__PORT__CLIENT_SECRET"
         );
     };
-    let mut config = ServeConfig::new(path, &id, Secret::new(secret));
+    let mut config = ServeConfig::new(path, &id, secret);
     config.max_body_bytes = args.max_body_bytes;
     config.token_ttl = Duration::from_secs(args.token_ttl_secs.max(1));
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;

@@ -442,14 +442,14 @@ async fn faults(State(state): State<AppState>, req: Request, next: Next) -> Resp
             return next.run(req).await;
         }
         // The most bulk upserts served at once, to check clients' concurrency bounds.
-        let now = state.in_flight.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        let guard = InFlight::enter(&state.in_flight);
         {
             let mut stats = state.stats.lock().unwrap_or_else(|e| e.into_inner());
             let max = stats.entry("bulk_upsert_max_in_flight".into()).or_default();
-            *max = (*max).max(now);
+            *max = (*max).max(guard.now);
         }
         let resp = next.run(req).await;
-        state.in_flight.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        drop(guard);
         return resp;
     };
     tracing::debug!(
@@ -473,6 +473,25 @@ async fn faults(State(state): State<AppState>, req: Request, next: Next) -> Resp
         }
     }
     resp
+}
+
+/// A request counted as in flight until it is dropped (answered or cancelled).
+struct InFlight<'a> {
+    counter: &'a std::sync::atomic::AtomicU64,
+    now: u64,
+}
+
+impl<'a> InFlight<'a> {
+    fn enter(counter: &'a std::sync::atomic::AtomicU64) -> Self {
+        let now = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        Self { counter, now }
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.counter.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 async fn auth(State(state): State<AppState>, req: Request, next: Next) -> Response {
