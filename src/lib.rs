@@ -15,6 +15,7 @@
 
 pub mod blueprint;
 pub mod catalog;
+pub mod catalog_api;
 pub mod config;
 pub mod diag;
 pub mod engine;
@@ -25,5 +26,4 @@ pub mod model;
 pub mod okta;
 pub mod port;
 pub mod secret;
-pub mod serve;
 pub mod telemetry;

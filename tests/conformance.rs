@@ -27,7 +27,7 @@ use std::sync::Arc;
 struct Target {
     catalog: Arc<dyn Catalog>,
     files: Vec<PathBuf>,
-    server: Option<port_okta::serve::ServeHandle>,
+    server: Option<port_okta::catalog_api::ServeHandle>,
 }
 
 impl Drop for Target {
@@ -68,11 +68,13 @@ fn port(name: &str) -> Target {
     let mut t = sqlite(&format!("port-{name}"));
     let path = t.files[0].clone();
     t.catalog = Arc::new(MemoryCatalog::new());
-    let config = port_okta::serve::ServeConfig::new(path, "conf-id", Secret::new("conf-secret"));
+    let config =
+        port_okta::catalog_api::ServeConfig::new(path, "conf-id", Secret::new("conf-secret"));
     let server = tokio::task::block_in_place(|| {
         tokio::runtime::Handle::current().block_on(async {
-            let server =
-                port_okta::serve::spawn(config, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+            let server = port_okta::catalog_api::spawn(config, "127.0.0.1:0".parse().unwrap())
+                .await
+                .unwrap();
             let c = port_okta::port::PortConfig::new(
                 &server.base_url(),
                 "conf-id",

@@ -6,10 +6,10 @@
 //! requests); nothing here depends on timing.
 
 use port_okta::catalog::{Catalog, RunInfo, RunOutcome, WriteContext};
+use port_okta::catalog_api::{FaultRule, Faults, RejectRule, ServeConfig, ServeHandle};
 use port_okta::model::{Entity, EntityKey};
 use port_okta::port::{PortCatalog, PortConfig, PortStats, RetryPolicy};
 use port_okta::secret::Secret;
-use port_okta::serve::{FaultRule, Faults, RejectRule, ServeConfig, ServeHandle};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -49,7 +49,8 @@ impl Serve {
         let path = db(name);
         let mut config = ServeConfig::new(path.clone(), CLIENT_ID, Secret::new(CLIENT_SECRET));
         tweak(&mut config);
-        let handle = port_okta::serve::spawn(config, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let handle =
+            port_okta::catalog_api::spawn(config, "127.0.0.1:0".parse().unwrap()).await.unwrap();
         Self { handle: Some(handle), path }
     }
 
@@ -401,15 +402,25 @@ async fn a_port_outage_during_stale_deletion_deletes_nothing_and_says_why() {
     let victims = okta.delete_users(2).await;
     serve.h().set_faults(faults(vec![fault("bulk_delete", 1, 0, 503)]));
     let out = sync_port(&okta, &serve, &[("PORT_MAX_RETRIES", "2")], &[]).await;
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(1), "a partial run, not a broken one");
     assert_eq!(serve.stat("bulk_delete"), 3, "one call, retried twice, then given up");
-    let err = text(&out.stderr);
+    let (stdout, err) = (text(&out.stdout), text(&out.stderr));
+    let summary: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let deletion = summary["deletion"].as_str().unwrap();
     assert!(
-        err.contains("catalog answered 503 to POST /v1/blueprints/okta-user/bulk/entities/delete")
-            && err.contains("injected fault on bulk_delete"),
-        "{err}"
+        deletion.starts_with("skipped: the catalog failed during deletion (0 deleted before)")
+            && deletion.contains(
+                "catalog answered 503 to POST /v1/blueprints/okta-user/bulk/entities/delete"
+            )
+            && deletion.contains("injected fault on bulk_delete"),
+        "{summary}"
     );
-    assert!(!err.contains(CLIENT_SECRET) && !err.contains("Bearer "), "no secret in the output");
+    for out in [&stdout, &err] {
+        assert!(
+            !out.contains(CLIENT_SECRET) && !out.contains("Bearer "),
+            "no secret in the output"
+        );
+    }
     let users = ids(&export(&serve.path).await, "okta-user");
     assert!(victims.iter().all(|v| users.contains(v)), "nothing was deleted");
 }
@@ -808,4 +819,92 @@ async fn a_dry_run_against_port_writes_nothing_not_even_the_integration() {
     assert_eq!((serve.stat("bulk_upsert"), serve.stat("bulk_delete")), (0, 0));
     let c = serve.client();
     assert!(c.export().await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_resyncs_when_a_resync_is_requested_in_port() {
+    use port_okta::blueprint::BlueprintSet;
+    use port_okta::events::queue::SqliteQueue;
+    use port_okta::events::serve::{LiveEvents, Resyncs, ServeOptions, start};
+    use port_okta::mapping::{self, JqOptions};
+    let okta = sim(20).await;
+    let serve = Serve::start("resync-request").await;
+    // The first sync creates the integration in Port.
+    assert!(sync_port(&okta, &serve, &[], &[]).await.status.success());
+    // The mapping and blueprints the first sync put in Port (the built-in ones).
+    let (cfg, bps) = (port_okta::config::builtin_default(), BlueprintSet::seed());
+    let compiled = mapping::compile(&cfg, &bps, &JqOptions { allow_env: false }).unwrap();
+    let queue_path = db("resync-request-queue");
+    let catalog: Arc<dyn Catalog> = Arc::new(serve.client());
+    let okta_client = port_okta::okta::OktaClient::new(
+        &okta.url(),
+        Secret::new(OKTA_TOKEN),
+        port_okta::okta::ClientOptions::default(),
+    )
+    .unwrap();
+    let running = start(ServeOptions {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        okta: okta_client,
+        catalog,
+        config: Arc::new(compiled),
+        blueprints: Arc::new(bps),
+        owner: INTEGRATION.into(),
+        queue: Arc::new(SqliteQueue::open(&queue_path).unwrap()),
+        secret: None,
+        base_url: None,
+        live: LiveEvents::Hooks,
+        poll_interval: Duration::from_secs(5),
+        resyncs: Resyncs::Scheduled(None),
+        max_body: 1 << 20,
+        concurrency: 2,
+        resync_request_poll: Duration::from_millis(100),
+    })
+    .await
+    .unwrap();
+    let resyncs = |running: &port_okta::events::serve::Running| {
+        let stats = port_okta::okta::ClientStats::default();
+        let text = running.metrics.render(None, &stats, 0);
+        text.lines()
+            .find(|l| l.starts_with("port_okta_resyncs_total{outcome=\"completed\"}"))
+            .and_then(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // Bounded polls: the resync at start, then none until Port asks.
+    for _ in 0..600 {
+        if resyncs(&running) == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        resyncs(&running),
+        1,
+        "{}",
+        running.metrics.render(None, &port_okta::okta::ClientStats::default(), 0)
+    );
+    let token: Value = http()
+        .post(format!("{}/v1/auth/access_token", serve.url()))
+        .json(&json!({"clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let requested = http()
+        .post(format!("{}/v1/integration/{INTEGRATION}/resync-request", serve.url()))
+        .bearer_auth(token["accessToken"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(requested.status().is_success());
+    for _ in 0..600 {
+        if resyncs(&running) == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(resyncs(&running), 2, "the resync request started a resync");
+    running.shutdown().await.unwrap();
+    remove(&queue_path);
 }

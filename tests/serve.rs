@@ -69,6 +69,7 @@ impl Svc {
             resyncs,
             max_body: 64 * 1024,
             concurrency: 4,
+            resync_request_poll: Duration::from_secs(60),
         };
         let running = start(opts).await.expect("serve starts");
         Self { running: Some(running), url, catalog }

@@ -287,6 +287,12 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
         Box::pin(async { Ok(()) })
     }
 
+    /// A marker of the last resync requested through the catalog (Port's resync button): when it
+    /// changes, a resync is due. Targets without one answer `None`.
+    fn resync_request(&self) -> BoxFut<'_, Option<String>> {
+        Box::pin(async { Ok(None) })
+    }
+
     /// Raw Okta items of `kind` as examples for the mapping playground (Port's jq playground);
     /// targets without one ignore them.
     fn examples(&self, kind: String, items: Vec<serde_json::Value>) -> BoxFut<'_, ()> {

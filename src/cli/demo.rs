@@ -166,6 +166,7 @@ fn live(
         resyncs: Resyncs::Never,
         max_body: 1 << 20,
         concurrency: 8,
+        resync_request_poll: Duration::from_secs(60),
     };
     let http = reqwest::Client::builder().no_proxy().build()?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;

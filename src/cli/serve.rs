@@ -57,6 +57,21 @@ pub struct ServeArgs {
     pub allow_insecure_http: bool,
 }
 
+/// Ocean's `POLLING` listener interval (`OCEAN__EVENT_LISTENER__INTERVAL` or the `interval` of
+/// `OCEAN__EVENT_LISTENER`, seconds; default 60): how often Port is asked for a resync request.
+fn listener_interval() -> anyhow::Result<Duration> {
+    let from_json = std::env::var("OCEAN__EVENT_LISTENER").ok().and_then(|v| {
+        serde_json::from_str::<serde_json::Value>(&v).ok()?.get("interval")?.as_f64()
+    });
+    let secs = match std::env::var("OCEAN__EVENT_LISTENER__INTERVAL") {
+        Ok(v) if !v.trim().is_empty() => v.trim().parse::<f64>().with_context(|| {
+            format!("OCEAN__EVENT_LISTENER__INTERVAL: not a number of seconds: {v}")
+        })?,
+        _ => from_json.unwrap_or(60.0),
+    };
+    Ok(Duration::from_secs_f64(secs.clamp(1.0, 86_400.0)))
+}
+
 /// Ocean's `OCEAN__EVENT_LISTENER` type (`{"type": "POLLING"}` or `OCEAN__EVENT_LISTENER__TYPE`).
 fn event_listener() -> anyhow::Result<String> {
     if let Ok(t) = std::env::var("OCEAN__EVENT_LISTENER__TYPE")
@@ -155,6 +170,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         resyncs,
         max_body: args.max_body,
         concurrency: args.concurrency,
+        resync_request_poll: listener_interval()?,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {

@@ -30,6 +30,12 @@ pub const GROUP_KIND: &str = "okta-group";
 /// Most problems kept in a report (the rest are only counted).
 const PROBLEM_SAMPLE: usize = 100;
 
+/// Raw items per kind offered to the catalog as examples (Port's jq playground).
+const EXAMPLES: usize = 25;
+
+/// Items larger than this are not offered as examples (the Everyone group of a large org).
+const EXAMPLE_MAX_BYTES: usize = 256 << 10;
+
 /// Rounds of retrying entities whose relation targets were missing.
 const RELATED_RETRY_ROUNDS: usize = 3;
 
@@ -205,6 +211,13 @@ async fn run_resync(
                     Err(SyncError::Catalog(e)) => return Err(e),
                 }
                 books.absorb(writer.flush().await?);
+                // Best effort, as Ocean's: examples never fail a resync.
+                let examples = books.examples.remove(kind).unwrap_or_default();
+                if !examples.is_empty()
+                    && let Err(e) = writer.catalog().examples(kind.to_string(), examples).await
+                {
+                    tracing::warn!(kind, error = %e, "could not send raw data examples");
+                }
             }
         }
         Err(e) => {
@@ -220,7 +233,18 @@ async fn run_resync(
     retry_missing_related(&mut writer, books).await?;
 
     progress(Progress::Phase("deletion".into()));
-    delete_stale(okta, config, &mut writer, &opts.owner, books).await
+    // A catalog that fails while stale entities are found or deleted skips the deletion (what
+    // was deleted before the failure is reported); the run is partial, not broken.
+    match delete_stale(okta, config, &mut writer, &opts.owner, books).await {
+        Ok(deletion) => Ok(deletion),
+        Err(e) => {
+            tracing::error!(error = %e, "the catalog failed during stale deletion");
+            let done: u64 = books.report.kinds.iter().map(|(_, k)| k.deleted).sum();
+            Ok(Deletion::Skipped(format!(
+                "the catalog failed during deletion ({done} deleted before): {e}"
+            )))
+        }
+    }
 }
 
 enum SyncError {
@@ -297,6 +321,7 @@ async fn sync_users(
             continue;
         }
         let text = index.user_item_json(raw.get(), &id, manager.as_deref(), groups, apps);
+        books.example(&kind, &text);
         books.absorb(writer.item(resource, user_item(&kind, id, text), Selection::Resync).await?);
     }
     listed?;
@@ -322,6 +347,9 @@ async fn sync_groups(
             raw: Raw::Json(index.group_item_json(gi).into_boxed_str()),
         };
         books.report.kind_mut(&kind).items += 1;
+        if let Raw::Json(text) = &item.raw {
+            books.example(&kind, text);
+        }
         if !books.fresher_elsewhere(&item.okta_id) {
             books.absorb(writer.item(resource, item, Selection::Resync).await?);
         }
@@ -558,6 +586,8 @@ struct Books {
     plan: Option<(Plan, Arc<PlanCatalog>)>,
     /// Live events' record, with when this run started reading Okta.
     fresh: Option<(Arc<Freshness>, Instant)>,
+    /// The first raw items of each kind, as examples.
+    examples: HashMap<String, Vec<serde_json::Value>>,
 }
 
 impl Books {
@@ -580,6 +610,18 @@ impl Books {
             kind_of_blueprint,
             plan: plan.map(|p| (Plan::default(), p)),
             fresh: None,
+            examples: HashMap::new(),
+        }
+    }
+
+    /// Keeps `text` as an example of `kind` while there are fewer than [`EXAMPLES`].
+    fn example(&mut self, kind: &str, text: &str) {
+        let kept = self.examples.entry(kind.to_string()).or_default();
+        if kept.len() < EXAMPLES
+            && text.len() <= EXAMPLE_MAX_BYTES
+            && let Ok(v) = serde_json::from_str(text)
+        {
+            kept.push(v);
         }
     }
 

@@ -83,6 +83,9 @@ pub struct ServeOptions {
     pub max_body: usize,
     /// Concurrent member listings in a resync.
     pub concurrency: usize,
+    /// How often the catalog is asked whether a resync was requested (Port's resync button;
+    /// Ocean's `POLLING` listener interval).
+    pub resync_request_poll: Duration,
 }
 
 /// A running service.
@@ -259,8 +262,11 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Running> {
     match opts.resyncs {
         Resyncs::Never => ready.store(true, Ordering::Release),
         Resyncs::Scheduled(every) => {
+            let poll_requests = opts.resync_request_poll;
             tasks.spawn(async move {
                 let mut failures = 0u32;
+                // Port's resync button: a changed request marker means "resync now".
+                let mut last_request = catalog.resync_request().await.ok().flatten();
                 loop {
                     let begun = tokio::time::Instant::now();
                     let outcome = resync(
@@ -307,7 +313,8 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Running> {
                                 let since = begun.elapsed().as_nanos() % d.as_nanos().max(1);
                                 d.saturating_sub(Duration::from_nanos(since as u64))
                             }
-                            None => return,
+                            // No schedule: only a resync request starts the next one.
+                            None => Duration::MAX,
                         }
                     } else {
                         // Okta or the catalog failed: retry sooner, with backoff, while events flow.
@@ -315,9 +322,23 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Running> {
                         let backoff = Duration::from_secs(5 * 2u64.pow(failures.min(6)));
                         every.map_or(backoff, |d| backoff.min(d))
                     };
-                    tokio::select! {
-                        _ = tokio::time::sleep(wait) => {}
-                        _ = rx.changed() => return,
+                    let due = tokio::time::Instant::now()
+                        .checked_add(wait)
+                        .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(86_400 * 365));
+                    // Bounded by the schedule (or shutdown); polls for resync requests meanwhile.
+                    loop {
+                        tokio::select! {
+                            _ = tokio::time::sleep_until(due) => break,
+                            _ = rx.changed() => return,
+                            _ = tokio::time::sleep(poll_requests) => {
+                                let now = catalog.resync_request().await.ok().flatten();
+                                if now.is_some() && now != last_request {
+                                    tracing::info!(request = ?now, "a resync was requested in the catalog");
+                                    last_request = now;
+                                    break;
+                                }
+                            }
+                        }
                     }
                 }
             });

@@ -156,6 +156,13 @@ impl PortCatalog {
         }
     }
 
+    /// `GET …/resync-request`: the last resync requested in Port (`request.updatedAt`), if any.
+    pub(super) async fn last_resync_request(&self) -> Result<Option<String>, CatalogError> {
+        let req = self.integration_req(Method::GET, &["resync-request"]);
+        let answer: Value = self.http.call(&req).await?;
+        Ok(answer.pointer("/request/updatedAt").and_then(Value::as_str).map(String::from))
+    }
+
     /// POSTs a kind's raw data examples; a failure is logged, never fatal.
     pub(super) async fn send_examples(&self, kind: &str, items: &[Value]) {
         let examples = examples(items);

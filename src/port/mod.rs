@@ -633,6 +633,10 @@ impl Catalog for PortCatalog {
         })
     }
 
+    fn resync_request(&self) -> BoxFut<'_, Option<String>> {
+        Box::pin(self.last_resync_request())
+    }
+
     fn examples(&self, kind: String, items: Vec<Value>) -> BoxFut<'_, ()> {
         Box::pin(async move {
             if self.config.send_examples {

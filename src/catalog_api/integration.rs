@@ -137,12 +137,27 @@ pub(super) async fn resync_state(
     save(&state, &id, integration).await
 }
 
+/// The last resync requested (Port's resync button; `null` until one was).
 pub(super) async fn resync_request(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    load(&state, &id).await?;
-    Ok(Json(json!({"ok": true, "request": null})))
+    let integration = load(&state, &id).await?;
+    let request = integration.get("resyncRequest").cloned().unwrap_or(Value::Null);
+    Ok(Json(json!({"ok": true, "request": request})))
+}
+
+/// Requests a resync, as Port's resync button does (an extension of catalog serve: Port's UI
+/// has no public endpoint for it). Integrations polling `GET …/resync-request` see it change.
+pub(super) async fn request_resync(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let mut integration = load(&state, &id).await?;
+    let request = json!({"id": format!("rr-{}", jiff::Timestamp::now().as_millisecond()), "updatedAt": now()});
+    integration["resyncRequest"] = request.clone();
+    let _saved = save(&state, &id, integration).await?;
+    Ok(Json(json!({"ok": true, "request": request})))
 }
 
 pub(super) async fn post_examples(

@@ -14,7 +14,8 @@
 //! `POST blueprints/entities/datasource-entities`, `POST entities/search`;
 //! `GET organization`; `GET integration/provision-enabled`, `POST integration`,
 //! `GET|PATCH integration/{id}`, `PATCH integration/{id}/config`,
-//! `PATCH integration/{id}/resync-state`, `GET integration/{id}/resync-request`,
+//! `PATCH integration/{id}/resync-state`, `GET|POST integration/{id}/resync-request` (POST:
+//! the resync button, an extension),
 //! `POST|GET integration/{id}/kinds/{kind}/examples`; and the metrics and logs ingest URLs the
 //! integration object names (`/__ingest/…`, accepted and counted).
 //!
@@ -379,7 +380,10 @@ fn router(state: AppState) -> Router {
         .route("/integration/{id}", get(integration::get_one).patch(integration::patch))
         .route("/integration/{id}/config", patch(integration::patch_config))
         .route("/integration/{id}/resync-state", patch(integration::resync_state))
-        .route("/integration/{id}/resync-request", get(integration::resync_request))
+        .route(
+            "/integration/{id}/resync-request",
+            get(integration::resync_request).post(integration::request_resync),
+        )
         .route(
             "/integration/{id}/kinds/{kind}/examples",
             post(integration::post_examples).get(integration::get_examples),
