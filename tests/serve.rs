@@ -495,3 +495,187 @@ async fn kill_9_after_acknowledging_events_loses_none_of_them() {
         assert!(done.iter().any(|d| d.event.uuid == e.event.uuid), "{} lost", e.event.uuid);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_and_exits_0() {
+    let env = Env::start("sigterm", 20, 3, 1).await;
+    let q = QueueFile::new("sigterm");
+    let port = free_port();
+    let mut child = ServeChild::start(&env, &q, port);
+    eventually("ready", || async { get_ok(&format!("http://127.0.0.1:{port}/ready")).await }).await;
+    let pid = child.0.id().to_string();
+    let killed = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    let status = tokio::task::block_in_place(|| child.0.wait()).unwrap();
+    assert_eq!(status.code(), Some(0), "SIGTERM is a clean stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poison_event_is_parked_without_blocking_the_queue() {
+    use port_okta::engine::fresh::Freshness;
+    use port_okta::engine::write::Writer;
+    use port_okta::events::envelope::{Event, Target, TargetKind};
+    use port_okta::events::metrics::Metrics;
+    use port_okta::events::queue::Source;
+    use port_okta::events::worker::{PARK_AFTER, Worker};
+    use port_okta::okta::live::LiveReader;
+    let env = Env::start("poison", 20, 3, 1).await;
+    assert!(env.sync().await.is_success());
+    let org = env.export().await;
+    let users: Vec<String> = org["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(2)
+        .map(|u| u["id"].as_str().unwrap().to_string())
+        .collect();
+    // Every read of the first user fails; the second user is fine.
+    let path = format!("/api/v1/users/{}", users[0]);
+    env.faults(json!({"rules": [{"family": "get_user", "path": path, "status": 403}]})).await;
+    let q = QueueFile::new("poison");
+    let queue: Arc<dyn EventQueue> = Arc::new(SqliteQueue::open(&q.0).unwrap());
+    let event = |uuid: &str, user: &str| Event {
+        uuid: uuid.into(),
+        published: "2026-01-01T00:00:00.000Z".into(),
+        event_type: "user.account.update_profile".into(),
+        targets: vec![Target { kind: TargetKind::User, id: user.into() }],
+    };
+    queue.push(vec![event("poison", &users[0])], Source::Hook).await.unwrap();
+    let catalog: Arc<dyn Catalog> = Arc::new(SqliteCatalog::open(&env.db).unwrap());
+    let writer = Writer::new(
+        catalog,
+        Arc::new(env.config.clone()),
+        Arc::new(env.blueprints.clone()),
+        "okta-e2e",
+    );
+    let metrics = Arc::new(Metrics::default());
+    let reader = Arc::new(LiveReader::new(env.client()));
+    let mut worker =
+        Worker::new(queue.clone(), reader, writer, Arc::new(Freshness::new()), metrics.clone());
+    worker.set_backoff_base(Duration::from_millis(1));
+    // Bounded: PARK_AFTER attempts, each after its (tiny) backoff.
+    for _ in 0..(PARK_AFTER * 50) {
+        worker.process_batch().await.unwrap();
+        if queue.depth().await.unwrap().parked == 1 {
+            break;
+        }
+        // The healthy event arrives while the poison one is being retried.
+        queue.push(vec![event("healthy", &users[1])], Source::Hook).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let parked = queue.list(Some("parked".into()), 10).await.unwrap();
+    assert_eq!(parked.len(), 1);
+    assert_eq!(parked[0].event.uuid, "poison");
+    assert_eq!(parked[0].attempts, PARK_AFTER);
+    assert!(parked[0].last_error.as_deref().is_some_and(|e| e.contains("403")), "{parked:?}");
+    let done = queue.list(Some("done".into()), 10).await.unwrap();
+    assert_eq!(done.iter().map(|e| e.event.uuid.as_str()).collect::<Vec<_>>(), ["healthy"]);
+    let text = metrics.render(None, &port_okta::okta::ClientStats::default(), 0);
+    assert!(
+        text.contains("port_okta_events_parked_total{type=\"user.account.update_profile\"} 1"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drifted_hook_is_reconciled_and_verified() {
+    let env = Env::start("drift", 20, 3, 1).await;
+    let port = free_port();
+    let uri = format!("http://127.0.0.1:{port}/integration/webhook");
+    // A hook with our URI that someone deactivated and cut down to one event type.
+    let created: Value = env
+        .api(
+            Method::POST,
+            "/api/v1/eventHooks",
+            Some(json!({"name": "old", "events": {"type": "EVENT_TYPE", "items": ["user.lifecycle.create"]},
+                        "channel": {"type": "HTTP", "version": "1.0.0", "config": {"uri": uri, "headers": []}}})),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap().to_string();
+    env.api(Method::POST, &format!("/api/v1/eventHooks/{id}/lifecycle/deactivate"), None).await;
+    let q = QueueFile::new("drift");
+    let _child = ServeChild::start(&env, &q, port);
+    eventually("the hook is active, verified and subscribed to every event type", || async {
+        let h: Value = env
+            .api(Method::GET, &format!("/api/v1/eventHooks/{id}"), None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let items = h["events"]["items"].as_array().map_or(0, Vec::len);
+        h["status"] == "ACTIVE"
+            && h["verificationStatus"] == "VERIFIED"
+            && items == port_okta::events::envelope::EVENT_TYPES.len()
+    })
+    .await;
+    let hooks: Value = env.api(Method::GET, "/api/v1/eventHooks", None).await.json().await.unwrap();
+    assert_eq!(hooks.as_array().unwrap().len(), 1, "reconciled, not duplicated");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_public_url_the_system_log_carries_the_changes() {
+    let env = Env::start("pollonly", 40, 4, 1).await;
+    let q = QueueFile::new("pollonly");
+    let port = free_port();
+    let catalog: Arc<dyn Catalog> = Arc::new(SqliteCatalog::open(&env.db).unwrap());
+    let running = start(ServeOptions {
+        listen: format!("127.0.0.1:{port}").parse().unwrap(),
+        okta: env.client(),
+        catalog: catalog.clone(),
+        config: Arc::new(env.config.clone()),
+        blueprints: Arc::new(env.blueprints.clone()),
+        owner: "okta-e2e".into(),
+        queue: Arc::new(SqliteQueue::open(&q.0).unwrap()),
+        secret: None,
+        base_url: None,
+        live: LiveEvents::Poll,
+        poll_interval: Duration::from_millis(100),
+        resyncs: Resyncs::Scheduled(None),
+        max_body: 1 << 20,
+        concurrency: 2,
+        resync_request_poll: Duration::from_secs(60),
+    })
+    .await
+    .unwrap();
+    let svc = Svc { running: Some(running), url: format!("http://127.0.0.1:{port}"), catalog };
+    eventually("first resync", || async { ready(&svc).await }).await;
+    let id = create_user(&env, "polled@x.io", true, true).await;
+    eventually("the new user, from the System Log", || async { svc.entity(&id).await.is_some() })
+        .await;
+    let hooks: Value = env.api(Method::GET, "/api/v1/eventHooks", None).await.json().await.unwrap();
+    assert!(hooks.as_array().unwrap().is_empty(), "no hook without a public URL");
+    svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_keep_flowing_while_a_resync_fails() {
+    let env = Env::start("resyncfail", 40, 4, 1).await;
+    // Every groups listing fails: the resync at start cannot complete.
+    env.faults(json!({"rules": [{"family": "groups", "path": "/api/v1/groups", "status": 500}]}))
+        .await;
+    let q = QueueFile::new("resyncfail");
+    let svc = Svc::start(&env, &q, LiveEvents::Hooks, Resyncs::Scheduled(None)).await;
+    eventually("the hook verified", || async { hook_verified(&env).await }).await;
+    eventually("the failed resync is counted", || async {
+        let text = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .unwrap()
+            .get(format!("{}/metrics", svc.url))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.contains("port_okta_resyncs_total{outcome=\"partial\"}")
+    })
+    .await;
+    let id = create_user(&env, "during.failure@x.io", true, true).await;
+    eventually("the event is processed", || async { svc.entity(&id).await.is_some() }).await;
+    assert!(get_ok(&format!("{}/health", svc.url)).await, "serve stays up");
+    svc.stop().await;
+}

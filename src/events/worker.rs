@@ -52,6 +52,8 @@ pub struct Worker {
     writer: Writer,
     fresh: Arc<Freshness>,
     metrics: Arc<Metrics>,
+    /// The first retry's wait (doubling per attempt, up to 5 minutes).
+    backoff_base: Duration,
     /// How many events each processed batch handled, for tests and logs.
     pub handled: u64,
 }
@@ -65,7 +67,20 @@ impl Worker {
         fresh: Arc<Freshness>,
         metrics: Arc<Metrics>,
     ) -> Self {
-        Self { queue, reader, writer, fresh, metrics, handled: 0 }
+        Self {
+            queue,
+            reader,
+            writer,
+            fresh,
+            metrics,
+            backoff_base: Duration::from_secs(1),
+            handled: 0,
+        }
+    }
+
+    /// Sets the first retry's wait (1 s by default).
+    pub fn set_backoff_base(&mut self, base: Duration) {
+        self.backoff_base = base;
     }
 
     /// Processes the events due now, one batch; returns how many it took (0: nothing due).
@@ -123,7 +138,7 @@ impl Worker {
                 .failed(
                     vec![q.event.uuid.clone()],
                     why.join("; "),
-                    backoff(q),
+                    backoff(self.backoff_base, q),
                     PARK_AFTER,
                     park_now,
                 )
@@ -297,7 +312,7 @@ fn deletes(event: &Event, target: &Target) -> bool {
     )
 }
 
-/// The wait before the next attempt: 1 s, 2 s, 4 s, … up to 5 minutes.
-fn backoff(q: &Queued) -> Duration {
-    Duration::from_secs(1u64 << q.attempts.min(8)).min(Duration::from_secs(300))
+/// The wait before the next attempt: `base`, twice that, four times, … up to 5 minutes.
+fn backoff(base: Duration, q: &Queued) -> Duration {
+    (base * (1u32 << q.attempts.min(8))).min(Duration::from_secs(300))
 }
