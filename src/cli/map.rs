@@ -392,11 +392,7 @@ struct EntityWriter<W: Write> {
 
 impl<W: Write> EntityWriter<W> {
     fn new(w: W) -> Self {
-        Self {
-            out: std::io::BufWriter::with_capacity(1 << 16, w),
-            count: 0,
-            closed: false,
-        }
+        Self { out: std::io::BufWriter::with_capacity(1 << 16, w), count: 0, closed: false }
     }
 
     fn write(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
