@@ -2,15 +2,18 @@
 //!
 //! [`Program::compile`] applies Ocean's single-quote rewrite, locks down `env`/`$ENV` unless
 //! [`JqOptions::allow_env`] is set, and compiles against jaq's standard library followed by our
-//! compatibility prelude (`prelude.jq`) and native filters (`funs.rs`). Evaluation takes and
-//! returns `serde_json::Value`; numbers come back the way jq.py returns them to Ocean (NaN →
-//! null, ±infinity → ±`f64::MAX`, integral doubles → integers).
+//! compatibility prelude (`prelude.jq`) and native filters (`funs.rs`, `time.rs`). Evaluation
+//! takes and returns `serde_json::Value`. Numbers keep their literal text like jq 1.8.2 until
+//! arithmetic touches them (`value.rs`; serde_json is built with `arbitrary_precision`); a
+//! computed NaN becomes null and ±infinity ±`f64::MAX`, printed with jq's digits.
 //!
-//! Arithmetic follows jq through a rewrite of the parsed program (`arith.rs`). Known differences
-//! from jq 1.8.2 that the layer cannot close without forking jaq's value type: assignment does
-//! not auto-vivify through null, object keys may be non-strings, core indexing and iteration
-//! word their errors like jaq, and input number literals are not preserved. Regexes use the
-//! `regex` crate, so look-around and backreferences are not supported.
+//! Arithmetic, assignment (`=`, `|=`, `op=`, `//=` as jq's `_assign`/`_modify`, which create
+//! objects and arrays through null), `catch` handlers and `?//` destructuring follow jq through a
+//! rewrite of the parsed program (`arith.rs`, `rewrite.rs`). Known differences from jq 1.8.2 that
+//! the layer cannot close without forking jaq's core: object keys may be non-strings, fractional
+//! and NaN indices are errors, decimals that differ only beyond 17 significant digits compare as
+//! doubles, `path(…)` errors are worded like jaq, and modules and streaming builtins are missing.
+//! Regexes use the `regex` crate, so look-around and backreferences are not supported.
 
 mod arith;
 mod funs;

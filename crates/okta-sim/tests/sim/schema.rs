@@ -90,6 +90,17 @@ impl Checker {
         self.checked += 1;
     }
 
+    /// GET `path` and check the body: each element of a list, or the one object.
+    async fn get(&mut self, sim: &Sim, def: &str, path: &str, at: &str) -> Value {
+        let v = sim.get_json(path).await;
+        if v.is_array() {
+            self.list(def, &v, at)
+        } else {
+            self.one(def, &v, at)
+        }
+        v
+    }
+
     fn list(&mut self, def: &str, v: &Value, at: &str) {
         let items = v.as_array().unwrap_or_else(|| panic!("{at}: not an array: {v}"));
         for (i, x) in items.iter().enumerate() {
@@ -160,47 +171,32 @@ async fn every_endpoint_conforms_to_the_okta_management_schema() {
     );
 
     // Reads.
-    let users = sim.get_json("/api/v1/users?limit=200").await;
-    c.list("User", &users, "GET /users");
+    let users = c.get(&sim, "User", "/api/v1/users?limit=200", "GET /users").await;
     let first = users[0]["id"].as_str().unwrap().to_owned();
     for id in [first.as_str(), uid.as_str()] {
-        c.one(
-            "UserGetSingleton",
-            &sim.get_json(&format!("/api/v1/users/{id}")).await,
-            "GET /users/{id}",
-        );
-        let v = sim.get_json(&format!("/api/v1/users/{id}/groups")).await;
-        c.list("Group", &v, "GET /users/{id}/groups");
-        let v = sim.get_json(&format!("/api/v1/users/{id}/appLinks")).await;
-        c.list("AssignedAppLink", &v, "GET /users/{id}/appLinks");
+        let u = format!("/api/v1/users/{id}");
+        c.get(&sim, "UserGetSingleton", &u, "GET /users/{id}").await;
+        c.get(&sim, "Group", &format!("{u}/groups"), "GET /users/{id}/groups").await;
+        c.get(&sim, "AssignedAppLink", &format!("{u}/appLinks"), "GET /users/{id}/appLinks").await;
     }
-    let groups = sim.get_json("/api/v1/groups?limit=200").await;
-    c.list("Group", &groups, "GET /groups");
+    let groups = c.get(&sim, "Group", "/api/v1/groups?limit=200", "GET /groups").await;
     for g in groups.as_array().unwrap() {
-        let id = g["id"].as_str().unwrap();
-        c.one("Group", &sim.get_json(&format!("/api/v1/groups/{id}")).await, "GET /groups/{id}");
-        let v = sim.get_json(&format!("/api/v1/groups/{id}/users?limit=200")).await;
-        c.list("User", &v, "GET /groups/{id}/users");
-        let v = sim.get_json(&format!("/api/v1/groups/{id}/apps")).await;
-        c.list("Application", &v, "GET /groups/{id}/apps");
+        let p = format!("/api/v1/groups/{}", g["id"].as_str().unwrap());
+        c.get(&sim, "Group", &p, "GET /groups/{id}").await;
+        c.get(&sim, "User", &format!("{p}/users?limit=200"), "GET /groups/{id}/users").await;
+        c.get(&sim, "Application", &format!("{p}/apps"), "GET /groups/{id}/apps").await;
     }
-    let apps = sim.get_json("/api/v1/apps?limit=200").await;
-    c.list("Application", &apps, "GET /apps");
+    let apps = c.get(&sim, "Application", "/api/v1/apps?limit=200", "GET /apps").await;
     assert!(apps.as_array().unwrap().iter().any(|a| a["name"] == "bookmark"), "a bookmark app");
     for a in apps.as_array().unwrap() {
-        let id = a["id"].as_str().unwrap();
-        c.one("Application", &sim.get_json(&format!("/api/v1/apps/{id}")).await, "GET /apps/{id}");
-        let v = sim.get_json(&format!("/api/v1/apps/{id}/users?limit=500")).await;
-        c.list("AppUser", &v, "GET /apps/{id}/users");
-        let v = sim.get_json(&format!("/api/v1/apps/{id}/groups")).await;
-        c.list("ApplicationGroupAssignment", &v, "GET /apps/{id}/groups");
+        let p = format!("/api/v1/apps/{}", a["id"].as_str().unwrap());
+        c.get(&sim, "Application", &p, "GET /apps/{id}").await;
+        c.get(&sim, "AppUser", &format!("{p}/users?limit=500"), "GET /apps/{id}/users").await;
+        let at = "GET /apps/{id}/groups";
+        c.get(&sim, "ApplicationGroupAssignment", &format!("{p}/groups"), at).await;
     }
-    c.list("EventHook", &sim.get_json("/api/v1/eventHooks").await, "GET /eventHooks");
-    c.one(
-        "EventHook",
-        &sim.get_json(&format!("/api/v1/eventHooks/{hid}")).await,
-        "GET /eventHooks/{id}",
-    );
+    c.get(&sim, "EventHook", "/api/v1/eventHooks", "GET /eventHooks").await;
+    c.get(&sim, "EventHook", &format!("/api/v1/eventHooks/{hid}"), "GET /eventHooks/{id}").await;
     let logs = sim.get_json("/api/v1/logs?limit=100").await;
     assert!(!logs.as_array().unwrap().is_empty(), "the writes above are logged");
     c.list("LogEvent", &logs, "GET /logs");
