@@ -10,7 +10,7 @@
 # Prints the sync's --json counters, wall time and peak RSS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=target/release
+bin=${BIN:-target/release}
 users=$1 groups=$2 apps=$3 latency=$4 scale=$5 delete=${6:-0}
 work=$(mktemp -d)
 trap 'kill $sim 2>/dev/null || true; wait $sim 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -34,13 +34,14 @@ print('\n'.join(users[:$delete]))" > "$work/victims"
     done
   done < "$work/victims"
 fi
+curl -s --noproxy "*" -X POST "$url/__sim/ratelimits/reset" > /dev/null
 /usr/bin/time -v "${sync[@]}" > "$work/summary.json" 2> "$work/time.txt" || true
 python3 - "$work/summary.json" <<'EOF'
 import json, sys
 d = json.load(open(sys.argv[1]))
 k = d["kinds"]
-print(f"requests {d['okta_requests']} (verify reads {d['verify_reads']}), 429 {d['okta_429']}, "
-      f"deletion {d['deletion']}, verified deletes {d['verified_deletes']}, "
+print(f"requests {d['okta_requests']} (verify reads {d.get('verify_reads', '-')}), 429 {d['okta_429']}, "
+      f"deletion {d['deletion']}, verified deletes {d.get('verified_deletes', '-')}, "
       f"users {k['okta-user']['upserted']} (deleted {k['okta-user']['deleted']}), "
       f"groups {k['okta-group']['upserted']}, listing errors {len(d['listing_errors'])}")
 EOF

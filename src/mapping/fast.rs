@@ -1,5 +1,5 @@
-//! The native fast path: expressions that are plain paths, literals, `A // B` and `A + B` of
-//! those are evaluated directly on `serde_json::Value`, with exactly jq's results.
+//! The native fast path: expressions that are plain paths, literals, `A // B`, `A + B` and
+//! `[A]` of those are evaluated directly on `serde_json::Value`, with exactly jq's results.
 //!
 //! Anything else (pipes, function calls, comparisons, ...) returns `None` from [`parse`] and goes
 //! through jaq. The grammar accepted here:
@@ -7,7 +7,7 @@
 //! ```text
 //! alt    := sum ('//' sum)*
 //! sum    := atom ('+' atom)*
-//! atom   := literal | path | '(' alt ')'
+//! atom   := literal | path | '(' alt ')' | '[' alt? ']'
 //! path   := '.' | ('.' name | '."str"' | '.'? '[' (int | "str")? ']') '?'? ...
 //! ```
 
@@ -35,6 +35,8 @@ pub enum Fast {
     Alt(Box<Fast>, Box<Fast>),
     /// `A + B` (both sides single-valued)
     Add(Box<Fast>, Box<Fast>),
+    /// `[A]`: every output of `A`, as one array.
+    Collect(Box<Fast>),
 }
 
 /// Why native evaluation failed: a jq runtime error message.
@@ -49,6 +51,7 @@ impl Fast {
             Fast::Path(segs) => segs.iter().any(|(s, opt)| *opt || *s == Seg::Iter),
             Fast::Alt(a, b) => a.is_stream() || b.is_stream(),
             Fast::Add(a, b) => a.is_stream() || b.is_stream(),
+            Fast::Collect(_) => false,
         }
     }
 
@@ -87,7 +90,7 @@ impl Fast {
                 (Some(l), Some(r)) => Ok(Some(Cow::Owned(add(&l.value(), &r.value())?))),
                 _ => Ok(None),
             },
-            Fast::Path(_) => self.first_slow(input),
+            Fast::Path(_) | Fast::Collect(_) => self.first_slow(input),
         }
     }
 
@@ -136,6 +139,14 @@ impl Fast {
                     }
                     _ => Ok(()),
                 }
+            }
+            Fast::Collect(a) => {
+                let mut items = Vec::new();
+                a.eval(input, &mut items)?;
+                out.push(Cow::Owned(Value::Array(
+                    items.into_iter().map(Cow::into_owned).collect(),
+                )));
+                Ok(())
             }
         }
     }
@@ -441,6 +452,16 @@ impl Parser<'_> {
                 self.ws();
                 self.eat(")").then_some(inner)
             }
+            b'[' => {
+                self.i += 1;
+                self.ws();
+                if self.eat("]") {
+                    return Some(Fast::Lit(Value::Array(Vec::new())));
+                }
+                let inner = self.alt()?;
+                self.ws();
+                self.eat("]").then(|| Fast::Collect(Box::new(inner)))
+            }
             b'0'..=b'9' => self.number(),
             _ => {
                 for (word, v) in [
@@ -614,7 +635,9 @@ mod tests {
         assert!(matches!(parse("\"okta-user\""), Some(Fast::Lit(Value::String(_)))));
         assert!(parse(".groups[]?.id").is_some());
         assert!(parse(".a | .b").is_none());
-        assert!(parse("[.a]").is_none());
+        assert!(matches!(parse("[.applications[]?.label]"), Some(Fast::Collect(_))));
+        assert!(parse("[.a, .b]").is_none());
+        assert!(parse("[.a | .b]").is_none());
         assert!(parse(".a == 1").is_none());
         assert!(parse(".[0]").is_some());
         assert!(parse(".a[1:2]").is_none());

@@ -49,6 +49,7 @@ impl Node {
                 self.add_fast(a);
                 self.add_fast(b);
             }
+            Fast::Collect(a) => self.add_fast(a),
         }
     }
 

@@ -337,6 +337,13 @@ fn fast_path_agrees_with_jaq() {
         ".a.b.id // false // 3",
         ".[1]?",
         ".a[-2]",
+        "[.a[]?.b]",
+        "[.a[]]",
+        "[.a[]?]",
+        "[]",
+        "[.a // .b]",
+        "[.[]?.id] + [.x]",
+        "([.a[]?] // \"none\")",
     ];
     let mut rng = Rng(0x9E3779B97F4A7C15);
     let opts = JqOptions::default();
