@@ -29,11 +29,17 @@ impl Store for BTreeMap<EntityKey, Stored> {
     fn load(&mut self, key: &EntityKey) -> Result<Option<Stored>, CatalogError> {
         Ok(self.get(key).cloned())
     }
-    fn exists(&mut self, key: &EntityKey) -> Result<bool, CatalogError> {
-        Ok(self.contains_key(key))
+    fn exists(&mut self, blueprint: &str, identifier: &str) -> Result<bool, CatalogError> {
+        let key = EntityKey { blueprint: blueprint.into(), identifier: identifier.into() };
+        Ok(self.contains_key(&key))
     }
-    fn save(&mut self, stored: &Stored) -> Result<(), CatalogError> {
-        self.insert(stored.entity.key(), stored.clone());
+    fn save(&mut self, entity: &Entity, owner: &str, run_id: &str) -> Result<(), CatalogError> {
+        let stored = Stored {
+            entity: entity.clone(),
+            owner: Some(owner.to_string()),
+            run_id: Some(run_id.to_string()),
+        };
+        self.insert(entity.key(), stored);
         Ok(())
     }
     fn stamp(&mut self, key: &EntityKey, owner: &str, run_id: &str) -> Result<(), CatalogError> {

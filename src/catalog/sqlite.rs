@@ -399,16 +399,17 @@ impl Store for TxStore<'_> {
         row.map(stored_of).transpose()
     }
 
-    fn exists(&mut self, key: &EntityKey) -> Result<bool, CatalogError> {
+    fn exists(&mut self, blueprint: &str, identifier: &str) -> Result<bool, CatalogError> {
         let mut stmt = self
             .tx
             .prepare_cached("SELECT 1 FROM entities WHERE blueprint = ?1 AND identifier = ?2")
             .map_err(self.err())?;
-        stmt.exists(params![key.blueprint, key.identifier]).map_err(self.err())
+        stmt.exists(params![blueprint, identifier]).map_err(self.err())
     }
 
-    fn save(&mut self, s: &Stored) -> Result<(), CatalogError> {
-        let e = &s.entity;
+    fn save(&mut self, e: &Entity, owner: &str, run_id: &str) -> Result<(), CatalogError> {
+        let json =
+            |m: &Map<String, Value>| serde_json::to_string(m).unwrap_or_else(|_| "{}".into());
         let mut stmt = self
             .tx
             .prepare_cached(
@@ -428,10 +429,10 @@ impl Store for TxStore<'_> {
             opt_json(&e.title),
             opt_json(&e.team),
             opt_json(&e.icon),
-            Value::Object(e.properties.clone()).to_string(),
-            Value::Object(e.relations.clone()).to_string(),
-            s.owner,
-            s.run_id,
+            json(&e.properties),
+            json(&e.relations),
+            owner,
+            run_id,
             jiff::Timestamp::now().to_string(),
         ])
         .map_err(self.err())?;

@@ -36,13 +36,19 @@ impl Store for Overlay {
     fn load(&mut self, key: &EntityKey) -> Result<Option<Stored>, CatalogError> {
         Ok(self.entities.get(key).cloned().flatten())
     }
-    fn exists(&mut self, key: &EntityKey) -> Result<bool, CatalogError> {
-        Ok(self.entities.get(key).is_some_and(Option::is_some))
+    fn exists(&mut self, blueprint: &str, identifier: &str) -> Result<bool, CatalogError> {
+        let key = EntityKey { blueprint: blueprint.into(), identifier: identifier.into() };
+        Ok(self.entities.get(&key).is_some_and(Option::is_some))
     }
-    fn save(&mut self, stored: &Stored) -> Result<(), CatalogError> {
-        let key = stored.entity.key();
+    fn save(&mut self, entity: &Entity, owner: &str, run_id: &str) -> Result<(), CatalogError> {
+        let key = entity.key();
         self.touched.insert(key.clone());
-        self.entities.insert(key, Some(stored.clone()));
+        let stored = Stored {
+            entity: entity.clone(),
+            owner: Some(owner.to_string()),
+            run_id: Some(run_id.to_string()),
+        };
+        self.entities.insert(key, Some(stored));
         Ok(())
     }
     fn stamp(&mut self, key: &EntityKey, owner: &str, run_id: &str) -> Result<(), CatalogError> {
@@ -54,7 +60,7 @@ impl Store for Overlay {
         Ok(())
     }
     fn remove(&mut self, key: &EntityKey) -> Result<bool, CatalogError> {
-        let existed = self.exists(key)?;
+        let existed = self.entities.get(key).is_some_and(Option::is_some);
         self.touched.insert(key.clone());
         self.entities.insert(key.clone(), None);
         Ok(existed)

@@ -126,10 +126,65 @@ pub struct Writer {
     /// Live events' record, with when this writer's copies were read: entities of objects an
     /// event re-read since then are not written (checked just before each catalog call).
     fresh: Option<(Arc<Freshness>, Instant)>,
+    /// A full batch on its way to the catalog (written while the next one is mapped).
+    inflight: Option<tokio::task::JoinHandle<Result<Vec<Outcome>, CatalogError>>>,
 }
 
 /// A queued entity: its kind, the Okta id of the object it came from, the entity.
 type Pending = (String, String, Entity);
+
+/// Writes `batch` in catalog calls of at most [`BATCH`] entities; an entity whose Okta object a
+/// live event re-read after `fresh`'s instant is left out ([`Outcome::Superseded`]).
+async fn upsert_batches(
+    catalog: Arc<dyn Catalog>,
+    cx: WriteContext,
+    fresh: Option<(Arc<Freshness>, Instant)>,
+    batch: Vec<Pending>,
+) -> Result<Vec<Outcome>, CatalogError> {
+    let mut out = Vec::with_capacity(batch.len());
+    let mut batch = batch.into_iter().peekable();
+    while batch.peek().is_some() {
+        let mut kinds = Vec::with_capacity(BATCH);
+        let mut entities = Vec::with_capacity(BATCH);
+        for (kind, okta_id, entity) in batch.by_ref().take(BATCH) {
+            // No await between this check and the catalog call: an event that re-reads the
+            // object later is written after this batch (catalog calls are in order).
+            if let Some((fresh, since)) = &fresh
+                && fresh.touched_since(&okta_id, *since)
+            {
+                out.push(Outcome::Superseded { kind, key: entity.key() });
+                continue;
+            }
+            kinds.push(kind);
+            entities.push(entity);
+        }
+        if entities.is_empty() {
+            continue;
+        }
+        let entities: Arc<[Entity]> = entities.into();
+        let outcomes = catalog.upsert(entities.clone(), cx.clone()).await?;
+        let mut outcomes = outcomes.into_iter();
+        for (kind, entity) in kinds.into_iter().zip(entities.iter()) {
+            let outcome = outcomes
+                .next()
+                .unwrap_or_else(|| UpsertOutcome::Rejected("the catalog gave no outcome".into()));
+            out.push(match outcome {
+                UpsertOutcome::Written(change) => {
+                    Outcome::Written { kind, key: entity.key(), change }
+                }
+                UpsertOutcome::MissingRelated(target) => {
+                    Outcome::MissingRelated { kind, entity: Box::new(entity.clone()), target }
+                }
+                UpsertOutcome::Rejected(message) => Outcome::Rejected {
+                    kind,
+                    key: entity.key(),
+                    problems: vec![FieldProblem { field: String::new(), message }],
+                },
+            });
+        }
+    }
+    Ok(out)
+}
 
 impl Writer {
     /// A writer of `config`'s entities into `catalog`, owned by `owner`.
@@ -158,6 +213,7 @@ impl Writer {
             jq_time_limit: DEFAULT_JQ_TIME_LIMIT,
             pending: Vec::with_capacity(BATCH),
             fresh: None,
+            inflight: None,
         }
     }
 
@@ -191,9 +247,9 @@ impl Writer {
         &self.blueprints
     }
 
-    /// Entities queued and not yet written (at most [`BATCH`]).
+    /// Entities queued and not yet written (at most [`BATCH`], plus one batch on its way).
     pub fn pending(&self) -> usize {
-        self.pending.len()
+        self.pending.len() + if self.inflight.is_some() { BATCH } else { 0 }
     }
 
     /// Entities the writer can hold without allocating (its whole state: at most [`BATCH`]).
@@ -260,7 +316,7 @@ impl Writer {
             out.push(Outcome::Filtered { kind });
         }
         if self.pending.len() >= BATCH {
-            out.extend(self.flush().await?);
+            out.extend(self.send_queued().await?);
         }
         if !unselected.is_empty() {
             unselected.retain(|k| !self.pending.iter().any(|(_, _, e)| e.key() == *k));
@@ -303,8 +359,10 @@ impl Writer {
 
     /// Writes every queued entity.
     pub async fn flush(&mut self) -> Result<Vec<Outcome>, CatalogError> {
+        let mut out = self.settle().await?;
         let batch = std::mem::take(&mut self.pending);
-        self.upsert(batch).await
+        out.extend(self.upsert(batch).await?);
+        Ok(out)
     }
 
     /// Writes `entities` (kind, entity) now, after anything queued.
@@ -335,49 +393,31 @@ impl Writer {
     }
 
     async fn upsert(&self, batch: Vec<Pending>) -> Result<Vec<Outcome>, CatalogError> {
-        let mut out = Vec::with_capacity(batch.len());
-        let mut batch = batch.into_iter().peekable();
-        while batch.peek().is_some() {
-            let mut kinds = Vec::with_capacity(BATCH);
-            let mut entities = Vec::with_capacity(BATCH);
-            for (kind, okta_id, entity) in batch.by_ref().take(BATCH) {
-                // No await between this check and the catalog call: an event that re-reads the
-                // object later is written after this batch (catalog calls are in order).
-                if let Some((fresh, since)) = &self.fresh
-                    && fresh.touched_since(&okta_id, *since)
-                {
-                    out.push(Outcome::Superseded { kind, key: entity.key() });
-                    continue;
-                }
-                kinds.push(kind);
-                entities.push(entity);
-            }
-            if entities.is_empty() {
-                continue;
-            }
-            let entities: Arc<[Entity]> = entities.into();
-            let outcomes = self.catalog.upsert(entities.clone(), self.write.clone()).await?;
-            let mut outcomes = outcomes.into_iter();
-            for (kind, entity) in kinds.into_iter().zip(entities.iter()) {
-                let outcome = outcomes.next().unwrap_or_else(|| {
-                    UpsertOutcome::Rejected("the catalog gave no outcome".into())
-                });
-                out.push(match outcome {
-                    UpsertOutcome::Written(change) => {
-                        Outcome::Written { kind, key: entity.key(), change }
-                    }
-                    UpsertOutcome::MissingRelated(target) => {
-                        Outcome::MissingRelated { kind, entity: Box::new(entity.clone()), target }
-                    }
-                    UpsertOutcome::Rejected(message) => Outcome::Rejected {
-                        kind,
-                        key: entity.key(),
-                        problems: vec![FieldProblem { field: String::new(), message }],
-                    },
-                });
-            }
+        upsert_batches(self.catalog.clone(), self.write.clone(), self.fresh.clone(), batch).await
+    }
+
+    /// Sends a full queue to the catalog without waiting for it, so the next batch is mapped
+    /// while this one is written; returns what the previous such batch did.
+    async fn send_queued(&mut self) -> Result<Vec<Outcome>, CatalogError> {
+        let previous = self.settle().await?;
+        let batch = std::mem::replace(&mut self.pending, Vec::with_capacity(BATCH));
+        let job =
+            upsert_batches(self.catalog.clone(), self.write.clone(), self.fresh.clone(), batch);
+        self.inflight = Some(tokio::spawn(job));
+        Ok(previous)
+    }
+
+    /// Waits for the batch sent by [`Self::send_queued`], if any.
+    async fn settle(&mut self) -> Result<Vec<Outcome>, CatalogError> {
+        match self.inflight.take() {
+            None => Ok(Vec::new()),
+            Some(job) => job.await.map_err(|e| {
+                CatalogError::Closed(format!(
+                    "{} (a write task failed: {e})",
+                    self.catalog.describe()
+                ))
+            })?,
         }
-        Ok(out)
     }
 
     /// Maps an item: inline when the mapping is native (a panic becomes an item error), on the

@@ -35,18 +35,60 @@ pub struct IndexPlan {
 pub struct MembershipIndex {
     user_ids: HashMap<Arc<str>, u32>,
     users: Vec<UserRecord>,
-    /// Lowercased logins and emails → user.
-    by_name: HashMap<Box<str>, u32>,
+    /// Hashes of lowercased logins and emails → user (a hit is checked against the user's record,
+    /// so the names themselves need not be kept twice).
+    by_name: HashMap<u64, u32>,
     /// Every group as compact JSON text, in listing order (text costs a fraction of a value).
     groups: Vec<Box<str>>,
     group_ids: Vec<Box<str>>,
     group_members: Vec<Vec<u32>>,
-    user_groups: Vec<Vec<u32>>,
+    /// Each user's groups, built once the members are read.
+    user_groups: Adjacency,
     /// Every app, in listing order.
     pub apps: Vec<Value>,
-    user_apps: Vec<Vec<u32>>,
+    /// Each user's apps (positions in `apps`), built once the assignments are read.
+    user_apps: Adjacency,
     /// Groups that were deleted while the index was read (their member listing answered 404).
     gone_groups: Vec<bool>,
+}
+
+/// A user → targets relation in compressed rows: a few bytes per edge, one allocation.
+#[derive(Debug, Default)]
+struct Adjacency {
+    offsets: Vec<u32>,
+    targets: Vec<u32>,
+}
+
+impl Adjacency {
+    /// The relation of `edges` (user, target) over users `0..users`, each row sorted, no repeats.
+    fn build(users: usize, mut edges: Vec<(u32, u32)>) -> Self {
+        edges.sort_unstable();
+        edges.dedup();
+        let mut offsets = vec![0u32; users + 1];
+        for &(u, _) in &edges {
+            offsets[u as usize + 1] += 1;
+        }
+        for i in 0..users {
+            offsets[i + 1] += offsets[i];
+        }
+        Self { offsets, targets: edges.into_iter().map(|(_, t)| t).collect() }
+    }
+
+    /// The targets of `user` (none for a user the relation was built without).
+    fn of(&self, user: usize) -> &[u32] {
+        match (self.offsets.get(user), self.offsets.get(user + 1)) {
+            (Some(&a), Some(&b)) => &self.targets[a as usize..b as usize],
+            _ => &[],
+        }
+    }
+}
+
+/// The key of a login or email in `by_name`.
+fn name_key(name: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    name.to_lowercase().hash(&mut h);
+    h.finish()
 }
 
 /// What the index keeps of a user: the record group items carry as members. Deserialized straight
@@ -168,27 +210,34 @@ impl MembershipIndex {
             }
             let ids: Vec<String> = index.apps.iter().map(|a| id_of(a).to_string()).collect();
             let pager = |c: &OktaClient, id: &str| c.app_users::<SlimMember>(id);
+            let mut edges = Vec::new();
             let gone = fan_out(client, ids, plan.concurrency, pager, |ai, page| {
                 for u in page {
-                    let idx = index.intern_id(&u.id);
-                    index.user_apps[idx as usize].push(ai as u32);
+                    edges.push((index.intern_id(&u.id), ai as u32));
                 }
             })
             .await?;
-            // Pages of different apps arrive in any order: keep app-listing order per user. An app
-            // deleted mid-run assigns nobody.
-            for apps in &mut index.user_apps {
-                apps.retain(|a| !gone.contains(&(*a as usize)));
-                apps.sort_unstable();
-                apps.dedup();
-            }
+            // Pages of different apps arrive in any order: rows are sorted, so each user's apps
+            // are in app-listing order. An app deleted mid-run assigns nobody.
+            edges.retain(|(_, a)| !gone.contains(&(*a as usize)));
+            index.user_apps = Adjacency::build(index.users.len(), edges);
         }
-        for (gi, members) in index.group_members.iter().enumerate() {
-            for &u in members {
-                index.user_groups[u as usize].push(gi as u32);
-            }
-        }
+        index.index_groups();
         Ok(index)
+    }
+
+    /// Builds each user's groups from the groups' members.
+    fn index_groups(&mut self) {
+        let edges = self
+            .group_members
+            .iter()
+            .enumerate()
+            .flat_map(|(gi, m)| m.iter().map(move |&u| (u, gi as u32)))
+            .collect();
+        self.user_groups = Adjacency::build(self.users.len(), edges);
+        for m in &mut self.group_members {
+            m.shrink_to_fit();
+        }
     }
 
     fn intern_id(&mut self, id: &str) -> u32 {
@@ -199,8 +248,6 @@ impl MembershipIndex {
         let id: Arc<str> = Arc::from(id);
         self.user_ids.insert(id.clone(), i);
         self.users.push(UserRecord { id, slim: Box::from("") });
-        self.user_groups.push(Vec::new());
-        self.user_apps.push(Vec::new());
         i
     }
 
@@ -210,7 +257,7 @@ impl MembershipIndex {
         if self.users[i as usize].slim.is_empty() {
             for name in [&m.profile.login, &m.profile.email] {
                 if let Some(name) = name.as_ref().and_then(Value::as_str) {
-                    self.by_name.entry(name.to_lowercase().into_boxed_str()).or_insert(i);
+                    self.by_name.entry(name_key(name)).or_insert(i);
                 }
             }
             let slim =
@@ -277,7 +324,7 @@ impl MembershipIndex {
         if groups {
             out.push_str(sep);
             out.push_str("\"groups\":[");
-            for (n, &g) in index.map_or(&[][..], |i| &self.user_groups[i][..]).iter().enumerate() {
+            for (n, &g) in index.map_or(&[][..], |i| self.user_groups.of(i)).iter().enumerate() {
                 if n > 0 {
                     out.push(',');
                 }
@@ -289,7 +336,7 @@ impl MembershipIndex {
         if applications {
             out.push_str(sep);
             out.push_str("\"applications\":[");
-            for (n, &a) in index.map_or(&[][..], |i| &self.user_apps[i][..]).iter().enumerate() {
+            for (n, &a) in index.map_or(&[][..], |i| self.user_apps.of(i)).iter().enumerate() {
                 if n > 0 {
                     out.push(',');
                 }
@@ -310,13 +357,24 @@ impl MembershipIndex {
 
     /// Resolves a `managerId` value: an Okta user id, else a login, else an email.
     pub fn resolve_manager(&self, manager_id: &str) -> Option<Value> {
-        let i = self
-            .user_ids
-            .get(manager_id)
-            .or_else(|| self.by_name.get(manager_id.to_lowercase().as_str()))?;
+        let i = self.user_ids.get(manager_id).or_else(|| {
+            let i = self.by_name.get(&name_key(manager_id))?;
+            self.has_name(*i, manager_id).then_some(i)
+        })?;
         let rec = &self.users[*i as usize];
         let slim = serde_json::from_str(&rec.slim).unwrap_or_else(|_| json!({ "id": &*rec.id }));
         Some(manager_ref(&slim))
+    }
+
+    /// Whether user `i`'s login or email is `name` (case-insensitively).
+    fn has_name(&self, i: u32, name: &str) -> bool {
+        let Ok(m) = serde_json::from_str::<SlimMember>(&self.users[i as usize].slim) else {
+            return false;
+        };
+        [m.profile.login, m.profile.email]
+            .iter()
+            .filter_map(|v| v.as_ref().and_then(Value::as_str))
+            .any(|n| n.to_lowercase() == name.to_lowercase())
     }
 
     /// How many groups the org has.
@@ -342,14 +400,15 @@ impl MembershipIndex {
     /// The user's groups as full Okta group objects.
     pub fn groups_of(&self, user_id: &str) -> Vec<Value> {
         self.user_ids.get(user_id).map_or_else(Vec::new, |&i| {
-            self.user_groups[i as usize].iter().map(|&g| self.group(g as usize)).collect()
+            self.user_groups.of(i as usize).iter().map(|&g| self.group(g as usize)).collect()
         })
     }
 
     /// The user's apps shaped as Okta app links (`GET /users/{id}/appLinks`).
     pub fn app_links(&self, user_id: &str) -> Vec<Value> {
         let Some(&i) = self.user_ids.get(user_id) else { return Vec::new() };
-        self.user_apps[i as usize]
+        self.user_apps
+            .of(i as usize)
             .iter()
             .enumerate()
             .map(|(n, &a)| app_link(&self.apps[a as usize], n))
@@ -586,11 +645,7 @@ mod tests {
         let b = ix.intern_member(SlimMember::of(&user("00ub", "B@x.io", None)));
         ix.group_members[0] = vec![a, b];
         ix.group_members[1] = vec![b];
-        for (gi, m) in ix.group_members.clone().iter().enumerate() {
-            for &u in m {
-                ix.user_groups[u as usize].push(gi as u32);
-            }
-        }
+        ix.index_groups();
         // The text item is the value item.
         for (raw, groups, apps) in [
             (user("00ub", "B@x.io", Some("a@x.io")).to_string(), true, false),
