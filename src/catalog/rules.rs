@@ -133,16 +133,21 @@ pub fn merged<'a>(
     use std::borrow::Cow;
     let Some(old) = stored else { return (Cow::Borrowed(entity), Change::Created) };
     let next = if merge {
+        // The payload's fields, then what only the stored entity has (nothing is copied twice).
         let mut next = entity.clone();
-        let mut props = old.entity.properties.clone();
-        props.extend(entity.properties.clone());
-        next.properties = props;
-        let mut rels = old.entity.relations.clone();
-        rels.extend(entity.relations.clone());
-        next.relations = rels;
-        next.title = entity.title.clone().or_else(|| old.entity.title.clone());
-        next.team = entity.team.clone().or_else(|| old.entity.team.clone());
-        next.icon = entity.icon.clone().or_else(|| old.entity.icon.clone());
+        for (k, v) in &old.entity.properties {
+            if !next.properties.contains_key(k) {
+                next.properties.insert(k.clone(), v.clone());
+            }
+        }
+        for (k, v) in &old.entity.relations {
+            if !next.relations.contains_key(k) {
+                next.relations.insert(k.clone(), v.clone());
+            }
+        }
+        next.title = next.title.or_else(|| old.entity.title.clone());
+        next.team = next.team.or_else(|| old.entity.team.clone());
+        next.icon = next.icon.or_else(|| old.entity.icon.clone());
         Cow::Owned(next)
     } else {
         Cow::Borrowed(entity)

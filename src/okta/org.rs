@@ -48,6 +48,8 @@ pub struct MembershipIndex {
     pub apps: Vec<Value>,
     /// Each user's apps (positions in `apps`), built once the assignments are read.
     user_apps: Adjacency,
+    /// Each app's link as JSON text up to its `sortOrder` value (`…,"sortOrder":`).
+    app_link_heads: Vec<Box<str>>,
     /// Groups that were deleted while the index was read (their member listing answered 404).
     gone_groups: Vec<bool>,
 }
@@ -221,6 +223,7 @@ impl MembershipIndex {
             // are in app-listing order. An app deleted mid-run assigns nobody.
             edges.retain(|(_, a)| !gone.contains(&(*a as usize)));
             index.user_apps = Adjacency::build(index.users.len(), edges);
+            index.app_link_heads = index.apps.iter().map(app_link_head).collect();
         }
         index.index_groups();
         Ok(index)
@@ -340,15 +343,22 @@ impl MembershipIndex {
                 if n > 0 {
                     out.push(',');
                 }
-                out.push_str(&app_link(&self.apps[a as usize], n).to_string());
+                match self.app_link_heads.get(a as usize) {
+                    Some(head) => {
+                        out.push_str(head);
+                        out.push_str(&n.to_string());
+                        out.push('}');
+                    }
+                    None => out.push_str(&app_link(&self.apps[a as usize], n).to_string()),
+                }
             }
             out.push(']');
             sep = ",";
         }
         out.push_str(sep);
         out.push_str("\"manager\":");
-        match manager_id.and_then(|m| self.resolve_manager(m)) {
-            Some(m) => out.push_str(&m.to_string()),
+        match manager_id.and_then(|m| self.manager_index(m)) {
+            Some(i) => out.push_str(&self.manager_json(i)),
             None => out.push_str("null"),
         }
         out.push('}');
@@ -357,13 +367,34 @@ impl MembershipIndex {
 
     /// Resolves a `managerId` value: an Okta user id, else a login, else an email.
     pub fn resolve_manager(&self, manager_id: &str) -> Option<Value> {
-        let i = self.user_ids.get(manager_id).or_else(|| {
-            let i = self.by_name.get(&name_key(manager_id))?;
-            self.has_name(*i, manager_id).then_some(i)
-        })?;
-        let rec = &self.users[*i as usize];
-        let slim = serde_json::from_str(&rec.slim).unwrap_or_else(|_| json!({ "id": &*rec.id }));
-        Some(manager_ref(&slim))
+        let i = self.manager_index(manager_id)?;
+        serde_json::from_str(&self.manager_json(i)).ok()
+    }
+
+    /// The user a `managerId` names: by Okta id, else by login, else by email.
+    fn manager_index(&self, manager_id: &str) -> Option<u32> {
+        self.user_ids.get(manager_id).copied().or_else(|| {
+            let i = *self.by_name.get(&name_key(manager_id))?;
+            self.has_name(i, manager_id).then_some(i)
+        })
+    }
+
+    /// User `i` as a manager reference (see [`manager_ref`]), as JSON text.
+    fn manager_json(&self, i: u32) -> String {
+        #[derive(serde::Serialize)]
+        struct Ref<'a> {
+            id: &'a str,
+            login: &'a Value,
+            email: &'a Value,
+        }
+        let rec = &self.users[i as usize];
+        let slim: SlimMember = serde_json::from_str(&rec.slim).unwrap_or_default();
+        let r = Ref {
+            id: &rec.id,
+            login: slim.profile.login.as_ref().unwrap_or(&Value::Null),
+            email: slim.profile.email.as_ref().unwrap_or(&Value::Null),
+        };
+        serde_json::to_string(&r).unwrap_or_else(|_| "null".into())
     }
 
     /// Whether user `i`'s login or email is `name` (case-insensitively).
@@ -531,6 +562,18 @@ pub fn slim_member(user: &Value) -> Value {
     serde_json::to_value(SlimMember::of(user)).unwrap_or_else(|_| json!({ "id": id_of(user) }))
 }
 
+/// [`app_link`]'s JSON text up to its `sortOrder` value (`sortOrder` is its last key).
+fn app_link_head(app: &Value) -> Box<str> {
+    let mut link = app_link(app, 0);
+    if let Some(o) = link.as_object_mut() {
+        o.shift_remove("sortOrder");
+    }
+    let text = link.to_string();
+    let body = text.strip_suffix('}').unwrap_or(&text);
+    let sep = if body.ends_with('{') { "" } else { "," };
+    format!("{body}{sep}\"sortOrder\":").into_boxed_str()
+}
+
 /// An app link as `GET /users/{id}/appLinks` returns it, built from the app object.
 pub fn app_link(app: &Value, sort_order: usize) -> Value {
     let link = app.pointer("/_links/appLinks/0/href").cloned().unwrap_or(Value::Null);
@@ -646,6 +689,12 @@ mod tests {
         ix.group_members[0] = vec![a, b];
         ix.group_members[1] = vec![b];
         ix.index_groups();
+        ix.apps = vec![
+            json!({"id": "0oa1", "label": "Wiki", "name": "wiki", "_links": {"appLinks": [{"href": "https://x/w"}]}}),
+            json!({"id": "0oa2", "label": "Chat", "name": "chat"}),
+        ];
+        ix.user_apps = Adjacency::build(ix.users.len(), vec![(b, 1), (b, 0), (a, 1)]);
+        ix.app_link_heads = ix.apps.iter().map(app_link_head).collect();
         // The text item is the value item.
         for (raw, groups, apps) in [
             (user("00ub", "B@x.io", Some("a@x.io")).to_string(), true, false),
