@@ -908,3 +908,38 @@ async fn serve_resyncs_when_a_resync_is_requested_in_port() {
     running.shutdown().await.unwrap();
     remove(&queue_path);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_sends_raw_data_examples_of_each_kind() {
+    let okta = sim(30).await;
+    let serve = Serve::start("examples-sync").await;
+    assert!(sync_port(&okta, &serve, &[], &[]).await.status.success());
+    let token: Value = http()
+        .post(format!("{}/v1/auth/access_token", serve.url()))
+        .json(&json!({"clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for (kind, n) in [("okta-user", 25), ("okta-group", 6)] {
+        let got: Value = http()
+            .get(format!("{}/v1/integration/{INTEGRATION}/kinds/{kind}/examples", serve.url()))
+            .bearer_auth(token["accessToken"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let examples = got["examples"].as_array().unwrap();
+        assert_eq!(examples.len(), n, "{kind}: {got}");
+        assert!(examples.iter().all(|e| e.get("id").is_some() && e.get("_links").is_none()));
+    }
+    // Without SEND_RAW_DATA_EXAMPLES none are sent.
+    let serve = Serve::start("examples-off").await;
+    let off = [("OCEAN__SEND_RAW_DATA_EXAMPLES", "false")];
+    assert!(sync_port(&okta, &serve, &off, &[]).await.status.success());
+    assert!(serve.stat("examples") == 0, "{:?}", serve.h().stats());
+}

@@ -294,35 +294,37 @@ async fn sync_users(
     while let Some(page) = rx.recv().await {
         let n = page.len() as u64;
         for raw in page {
-            let Ok((id, manager)) = index.learn_user_json(raw.get()) else {
+            let Ok(user) = index.learn_user_json(raw.get()) else {
                 books.listing_error(format!("{kind}: a listed user is not a JSON object"));
                 continue;
             };
-            if manager.as_deref().is_some_and(|m| index.resolve_manager(m).is_none()) {
+            if user.manager_id.as_deref().is_some_and(|m| index.manager_unresolved_id(m)) {
                 // The manager may be listed later (by login or email): decide at the end.
-                deferred.push((raw, id, manager));
+                deferred.push((raw, user));
                 continue;
             }
             books.report.kind_mut(&kind).items += 1;
-            if books.fresher_elsewhere(&id) {
+            if books.fresher_elsewhere(&user.id) {
                 continue;
             }
-            let text = index.user_item_json(raw.get(), &id, manager.as_deref(), groups, apps);
-            books.absorb(
-                writer.item(resource, user_item(&kind, id, text), Selection::Resync).await?,
-            );
+            let text = index.user_item_json(raw.get(), &user, groups, apps);
+            books.example(&kind, &text);
+            let item = user_item(&kind, user.id, text);
+            books.absorb(writer.item(resource, item, Selection::Resync).await?);
         }
         progress(Progress::Items { kind: kind.clone(), n });
     }
     let listed = lister.await.map_err(|e| SyncError::Listing(e.to_string()))?;
-    for (raw, id, manager) in deferred {
+    for (raw, user) in deferred {
         books.report.kind_mut(&kind).items += 1;
-        if books.fresher_elsewhere(&id) {
+        if books.fresher_elsewhere(&user.id) {
             continue;
         }
-        let text = index.user_item_json(raw.get(), &id, manager.as_deref(), groups, apps);
+        let text = index.user_item_json(raw.get(), &user, groups, apps);
         books.example(&kind, &text);
-        books.absorb(writer.item(resource, user_item(&kind, id, text), Selection::Resync).await?);
+        books.absorb(
+            writer.item(resource, user_item(&kind, user.id, text), Selection::Resync).await?,
+        );
     }
     listed?;
     Ok(())

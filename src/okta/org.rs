@@ -129,6 +129,25 @@ struct Listed {
     status: Value,
     #[serde(default)]
     profile: ListedProfile,
+    // Top-level keys a user item adds: when the user already has one, the item is built as a
+    // value (the added key replaces it in place) instead of spliced as text.
+    #[serde(default)]
+    groups: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    applications: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    manager: Option<serde::de::IgnoredAny>,
+}
+
+/// What the resync needs of a listed user to build its item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListedUser {
+    /// The Okta id.
+    pub id: String,
+    /// `profile.managerId`, when set.
+    pub manager_id: Option<String>,
+    /// The user has a top-level `groups`, `applications` or `manager` of its own.
+    clash: bool,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -276,14 +295,13 @@ impl MembershipIndex {
     }
 
     /// Learns a listed user from its JSON text; returns its id and `profile.managerId`.
-    pub fn learn_user_json(
-        &mut self,
-        raw: &str,
-    ) -> Result<(String, Option<String>), serde_json::Error> {
+    pub fn learn_user_json(&mut self, raw: &str) -> Result<ListedUser, serde_json::Error> {
         let listed: Listed = serde_json::from_str(raw)?;
+        let clash =
+            listed.groups.is_some() || listed.applications.is_some() || listed.manager.is_some();
         let id = listed.id.clone();
         let p = listed.profile;
-        let manager = match p.manager_id {
+        let manager_id = match p.manager_id {
             Some(Value::String(m)) if !m.is_empty() => Some(m),
             _ => None,
         };
@@ -298,7 +316,7 @@ impl MembershipIndex {
                 display_name: p.display_name,
             },
         });
-        Ok((id, manager))
+        Ok(ListedUser { id, manager_id, clash })
     }
 
     /// A user item as JSON text, from the user's listed text: the same item as
@@ -307,16 +325,13 @@ impl MembershipIndex {
     pub fn user_item_json(
         &self,
         raw: &str,
-        id: &str,
-        manager_id: Option<&str>,
+        user: &ListedUser,
         groups: bool,
         applications: bool,
     ) -> String {
+        let (id, manager_id) = (user.id.as_str(), user.manager_id.as_deref());
         let body = raw.trim_end().strip_suffix('}');
-        // Keys the item adds must not be in the user already (then a value is built instead).
-        let clash =
-            ["\"groups\":", "\"applications\":", "\"manager\":"].iter().any(|k| raw.contains(k));
-        let Some(body) = body.filter(|_| !clash) else {
+        let Some(body) = body.filter(|_| !user.clash) else {
             let user: Value = serde_json::from_str(raw).unwrap_or(Value::Null);
             return self.user_item(user, groups, applications).to_string();
         };
@@ -476,7 +491,12 @@ impl MembershipIndex {
 
     /// True when `managerId` is set on `user` but does not resolve (yet).
     pub fn manager_unresolved(&self, user: &Value) -> bool {
-        manager_id(user).is_some_and(|m| self.resolve_manager(m).is_none())
+        manager_id(user).is_some_and(|m| self.manager_unresolved_id(m))
+    }
+
+    /// True when the `managerId` value `m` names no user known (yet).
+    pub fn manager_unresolved_id(&self, m: &str) -> bool {
+        self.manager_index(m).is_none()
     }
 
     /// A group item as JSON text, built from the stored member records without materialising
@@ -700,10 +720,17 @@ mod tests {
             (user("00ub", "B@x.io", Some("a@x.io")).to_string(), true, false),
             (user("00ub", "B@x.io", None).to_string(), true, true),
             (json!({"id": "00ub", "groups": "clash"}).to_string(), true, true),
+            (
+                json!({"id": "00ub", "profile": {"manager": "Ada", "managerId": "a@x.io"}})
+                    .to_string(),
+                true,
+                true,
+            ),
+            (json!({"id": "00ub", "manager": {"x": 1}}).to_string(), false, false),
             (" { } ".to_string(), false, false),
         ] {
-            let (id, manager) = ix.learn_user_json(&raw).unwrap();
-            let text = ix.user_item_json(&raw, &id, manager.as_deref(), groups, apps);
+            let listed = ix.learn_user_json(&raw).unwrap();
+            let text = ix.user_item_json(&raw, &listed, groups, apps);
             let value = ix.user_item(serde_json::from_str(&raw).unwrap(), groups, apps);
             assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), value, "{raw}");
         }
