@@ -293,6 +293,8 @@ fn path<'a, V: View>(
         },
         Seg::Iter => {
             if let Some(a) = v.elements() {
+                // Usually one output per element: one allocation, not log2(n) regrowths.
+                out.reserve(a.len());
                 for x in a {
                     path(x, rest, out)?;
                 }

@@ -22,7 +22,7 @@
 
 mod fast;
 pub mod pool;
-mod project;
+pub mod project;
 
 use crate::blueprint::{Blueprint, BlueprintSet};
 use crate::config::model::{
@@ -96,11 +96,15 @@ pub struct CompiledConfig {
     pub resources: Vec<CompiledResource>,
 }
 
-/// One compiled expression: the jaq program, plus a native form when there is one.
+/// One compiled expression: its native form when there is one, else the jaq program.
+///
+/// Every expression is compiled by jaq (that is what validates it), but the program is kept
+/// only when there is no native form: a compiled program carries jaq's whole standard library
+/// (about 250 KB), which a mapping of forty plain paths would otherwise hold forty times.
 #[derive(Debug, Clone)]
-struct CExpr {
-    prog: Program,
-    fast: Option<Fast>,
+enum CExpr {
+    Fast(Fast),
+    Jaq(Program),
 }
 
 /// How outputs of an expression become one field value.
@@ -191,10 +195,10 @@ struct Compiler<'a> {
 impl Compiler<'_> {
     fn expr(&mut self, e: &Expr) -> Option<CExpr> {
         match Program::compile(&e.source, self.opts) {
-            Ok(prog) => {
-                let fast = fast::parse(&jq::single_quotes(&e.source));
-                Some(CExpr { prog, fast })
-            }
+            Ok(prog) => Some(match fast::parse(&jq::single_quotes(&e.source)) {
+                Some(fast) => CExpr::Fast(fast),
+                None => CExpr::Jaq(prog),
+            }),
             Err(err) => {
                 let mut at = e.at;
                 if let (Some(line), Some(col)) = (err.line, err.col) {
@@ -269,7 +273,7 @@ impl Compiler<'_> {
             m.relations.iter().map(|(k, v)| (k.clone(), self.value(v))).collect();
 
         let blueprint = blueprint?;
-        let literal_blueprint = match blueprint.fast.as_ref().and_then(Fast::literal) {
+        let literal_blueprint = match blueprint.fast().and_then(Fast::literal) {
             Some(Value::String(id)) => Some((id.clone(), blueprints.get(id).cloned())),
             _ => None,
         };
@@ -302,8 +306,8 @@ impl Compiler<'_> {
             needs_jaq: false,
         };
         resource.needs_jaq =
-            resource.items_to_parse.as_ref().is_some_and(|(e, _)| e.fast.is_none())
-                || resource.exprs().iter().any(|e| e.fast.is_none());
+            resource.items_to_parse.as_ref().is_some_and(|(e, _)| e.fast().is_none())
+                || resource.exprs().iter().any(|e| e.fast().is_none());
         resource.projection = resource.compute_projection();
         if let Some((_, bp)) = &resource.literal_blueprint {
             resource.property_modes = resource
@@ -403,14 +407,22 @@ fn fast_first<V: View>(f: &Fast, input: &V) -> Result<Option<Value>, String> {
 }
 
 impl CExpr {
+    /// The native form, when there is one.
+    fn fast(&self) -> Option<&Fast> {
+        match self {
+            CExpr::Fast(f) => Some(f),
+            CExpr::Jaq(_) => None,
+        }
+    }
+
     /// The first output, or an error message (no output is an error here).
     fn first(&self, item: &Item<'_>) -> Result<Value, String> {
-        let first = match (&self.fast, item.input) {
-            (Some(f), Input::Value(v)) => fast_first(f, v)?,
-            (Some(f), Input::Doc(d)) => fast_first(f, d)?,
-            (None, _) => {
+        let first = match (self, item.input) {
+            (CExpr::Fast(f), Input::Value(v)) => fast_first(f, v)?,
+            (CExpr::Fast(f), Input::Doc(d)) => fast_first(f, d)?,
+            (CExpr::Jaq(prog), _) => {
                 let input = item.val().map_err(|e| e.message)?;
-                match self.prog.first_val(input).map_err(|e| e.message)? {
+                match prog.first_val(input).map_err(|e| e.message)? {
                     Some(v) => Some(jq::from_val(&v).map_err(|e| e.message)?),
                     None => None,
                 }
@@ -421,12 +433,12 @@ impl CExpr {
 
     /// Every output, or an error message.
     fn all(&self, item: &Item<'_>) -> Result<Vec<Value>, String> {
-        match (&self.fast, item.input) {
-            (Some(f), Input::Value(v)) => fast_all(f, v),
-            (Some(f), Input::Doc(d)) => fast_all(f, d),
-            (None, _) => {
+        match (self, item.input) {
+            (CExpr::Fast(f), Input::Value(v)) => fast_all(f, v),
+            (CExpr::Fast(f), Input::Doc(d)) => fast_all(f, d),
+            (CExpr::Jaq(prog), _) => {
                 let input = item.val().map_err(|e| e.message)?;
-                let vals = self.prog.all_val(input).map_err(|e| e.message)?;
+                let vals = prog.all_val(input).map_err(|e| e.message)?;
                 vals.iter().map(jq::from_val).collect::<Result<Vec<_>, _>>().map_err(|e| e.message)
             }
         }
@@ -596,7 +608,7 @@ impl CompiledResource {
         }
         let mut node = project::Node::default();
         for e in self.exprs() {
-            node.add_fast(e.fast.as_ref()?);
+            node.add_fast(e.fast()?);
         }
         Some(node)
     }
@@ -662,6 +674,12 @@ impl CompiledResource {
         self.projection.as_ref().is_none_or(|p| p.reads(key))
     }
 
+    /// What the mapping reads, when every expression has a native form (`None`: it may read
+    /// anything).
+    pub fn projection(&self) -> Option<&project::Node> {
+        self.projection.as_ref()
+    }
+
     /// Whether some expression goes through jaq (and so needs a large stack, see [`pool`]).
     pub fn needs_jaq(&self) -> bool {
         self.needs_jaq
@@ -676,8 +694,7 @@ impl CompiledResource {
     /// item is known even when its mapping fails.
     pub fn identifier_is_okta_id(&self) -> bool {
         let CValue::Jq(e) = &self.identifier else { return false };
-        e.fast
-            .as_ref()
+        e.fast()
             .and_then(Fast::plain_path)
             .is_some_and(|p| matches!(p[..], [fast::Seg::Key(k)] if k == "id"))
     }

@@ -35,6 +35,12 @@ impl Node {
         self.all || self.key(k).is_some()
     }
 
+    /// What is read below the key `k`, when it is read at all (`None` also when everything is
+    /// read: ask [`Self::reads`] first).
+    pub fn child(&self, k: &str) -> Option<&Node> {
+        self.key(k).map(|(_, n)| n)
+    }
+
     /// The position and node of a needed key.
     fn key(&self, k: &str) -> Option<(usize, &Node)> {
         self.keys.iter().enumerate().find(|(_, (key, _))| key == k).map(|(i, (_, n))| (i, n))
@@ -239,9 +245,14 @@ impl<'de> Visitor<'de> for Prune<'_> {
         Ok(Doc::Array(out))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Doc<'de>, A::Error> {
-        let mut out: Vec<(Cow<'de, str>, Doc<'de>)> = Vec::new();
-        let mut first = true;
         let node = self.0.filter(|n| !n.all);
+        // A pruned object keeps at most its needed keys: sized for them, a member record that
+        // keeps only `id` takes one slot, not the four a growing vector starts with.
+        let mut out: Vec<(Cow<'de, str>, Doc<'de>)> = match node {
+            Some(n) if n.elems.is_none() => Vec::with_capacity(n.keys.len()),
+            _ => Vec::new(),
+        };
+        let mut first = true;
         // Needed keys already seen, by position in `node.keys` (a repeated key is rare, but
         // its last value wins); other keys are checked against `out`.
         let mut seen = 0u64;

@@ -32,10 +32,10 @@ fn seed_config_compiles_and_uses_the_fast_path_everywhere() {
     assert_eq!(c.resources.len(), 2);
     let r = &c.resources[0];
     assert_eq!(r.kind(), "okta-user");
-    assert!(r.selector.fast.is_some());
-    assert!(r.title.as_ref().unwrap().fast.is_some());
-    assert!(r.properties.iter().all(|(_, _, e)| e.fast.is_some()));
-    assert!(r.relations.iter().all(|(_, _, v)| matches!(v, CValue::Jq(e) if e.fast.is_some())));
+    assert!(r.selector.fast().is_some());
+    assert!(r.title.as_ref().unwrap().fast().is_some());
+    assert!(r.properties.iter().all(|(_, _, e)| e.fast().is_some()));
+    assert!(r.relations.iter().all(|(_, _, v)| matches!(v, CValue::Jq(e) if e.fast().is_some())));
     assert_eq!(
         r.literal_blueprint.as_ref().map(|(id, bp)| (id.as_str(), bp.is_some())),
         Some(("okta-user", true))
