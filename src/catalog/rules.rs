@@ -132,7 +132,16 @@ pub fn merged<'a>(
 ) -> (std::borrow::Cow<'a, Entity>, Change) {
     use std::borrow::Cow;
     let Some(old) = stored else { return (Cow::Borrowed(entity), Change::Created) };
-    let next = if merge {
+    let adds = |e: &Entity| {
+        old.entity.properties.keys().any(|k| !e.properties.contains_key(k))
+            || old.entity.relations.keys().any(|k| !e.relations.contains_key(k))
+            || (e.title.is_none() && old.entity.title.is_some())
+            || (e.team.is_none() && old.entity.team.is_some())
+            || (e.icon.is_none() && old.entity.icon.is_some())
+    };
+    // A merge copies the payload only when the stored entity adds to it (a stub adds nothing,
+    // and copying the Everyone group's members relation costs megabytes).
+    let next = if merge && adds(entity) {
         // The payload's fields, then what only the stored entity has (nothing is copied twice).
         let mut next = entity.clone();
         for (k, v) in &old.entity.properties {
