@@ -11,9 +11,9 @@ use super::report::{Deletion, Plan, Problem, ResyncReport};
 use super::write::{FieldProblem, Outcome, Protect, Selection, Writer};
 use crate::blueprint::BlueprintSet;
 use crate::catalog::{Catalog, CatalogError, Change, RunInfo, RunOutcome};
-use crate::mapping::CompiledConfig;
+use crate::mapping::{CompiledConfig, CompiledResource};
 use crate::model::{Entity, EntityKey, Item, Raw};
-use crate::okta::org::{IndexPlan, MembershipIndex};
+use crate::okta::org::{IndexPlan, MemberFields, MembershipIndex};
 use crate::okta::{OktaClient, OktaError};
 use serde_json::value::RawValue;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -341,16 +341,22 @@ async fn sync_groups(
     books: &mut Books,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<(), SyncError> {
-    let kind = writer.config().resources[resource].kind().to_string();
+    let res = &writer.config().resources[resource];
+    let kind = res.kind().to_string();
+    let members = member_fields(res);
     for gi in (0..index.group_count()).filter(|&gi| !index.group_gone(gi)) {
         let item = Item {
             kind: kind.clone(),
             okta_id: index.group_id(gi).to_string(),
-            raw: Raw::Json(index.group_item_json(gi).into_boxed_str()),
+            raw: Raw::Json(index.group_item_json(gi, members).into_boxed_str()),
         };
         books.report.kind_mut(&kind).items += 1;
-        if let Raw::Json(text) = &item.raw {
-            books.example(&kind, text);
+        if books.wants_example(&kind) {
+            // Examples show the whole item, not the part this mapping reads.
+            let text = index.group_item_json_within(gi, MemberFields::All, EXAMPLE_MAX_BYTES);
+            if let Some(text) = text {
+                books.example(&kind, &text);
+            }
         }
         if !books.fresher_elsewhere(&item.okta_id) {
             books.absorb(writer.item(resource, item, Selection::Resync).await?);
@@ -361,6 +367,27 @@ async fn sync_groups(
     }
     progress(Progress::Items { kind, n: (index.group_count() % 200) as u64 });
     Ok(())
+}
+
+/// How much of each member a group item needs for `res`: with a mapping that reads only the
+/// members' ids (`.users[]?.id`), the Everyone group of a 100,000-user org is 3 MB of text
+/// instead of 17.
+fn member_fields(res: &CompiledResource) -> MemberFields {
+    let Some(node) = res.projection() else { return MemberFields::All };
+    if node.all {
+        return MemberFields::All;
+    }
+    let Some(users) = node.child("users") else { return MemberFields::Unread };
+    match &users.elems {
+        Some(m) if !users.all && users.keys.is_empty() && !m.all && m.elems.is_none() => {
+            if m.keys.iter().all(|(k, _)| k == "id") {
+                MemberFields::Ids
+            } else {
+                MemberFields::All
+            }
+        }
+        _ => MemberFields::All,
+    }
 }
 
 /// Retries entities whose relation targets were missing, now that every kind is written
@@ -428,7 +455,7 @@ async fn delete_stale(
     let stale: Vec<EntityKey> = owned
         .iter()
         .map(|o| &o.key)
-        .filter(|k| !books.written.contains(*k) && !books.protected_ids.contains(&k.identifier))
+        .filter(|k| !books.written.contains(k) && !books.protected_ids.contains(&k.identifier))
         .filter(|k| !books.touched_by_events(&k.identifier))
         .cloned()
         .collect();
@@ -569,11 +596,37 @@ async fn verify_gone(
     out
 }
 
+/// The entity keys a run wrote, as 128-bit digests: 2 MB for a 100,000-user org where the keys
+/// themselves take 13. Two keys with one digest (odds about n²/2¹²⁸) could only keep a stale
+/// entity, never delete a written one.
+#[derive(Debug, Default)]
+struct WrittenKeys(HashSet<u128>);
+
+impl WrittenKeys {
+    fn digest(key: &EntityKey) -> u128 {
+        use std::hash::{DefaultHasher, Hash, Hasher};
+        let half = |seed: u64| {
+            let mut h = DefaultHasher::new();
+            (seed, &key.blueprint, &key.identifier).hash(&mut h);
+            h.finish()
+        };
+        (u128::from(half(0)) << 64) | u128::from(half(0x9e37_79b9_7f4a_7c15))
+    }
+
+    fn insert(&mut self, key: &EntityKey) {
+        self.0.insert(Self::digest(key));
+    }
+
+    fn contains(&self, key: &EntityKey) -> bool {
+        self.0.contains(&Self::digest(key))
+    }
+}
+
 /// The run's bookkeeping, fed by the writer's outcomes.
 struct Books {
     report: ResyncReport,
     /// Keys now in the catalog as this run mapped them.
-    written: HashSet<EntityKey>,
+    written: WrittenKeys,
     /// Identifiers whose items failed: their existing entities must not be deleted as stale.
     protected_ids: HashSet<String>,
     /// Kinds with a failed item whose entity key cannot be known.
@@ -604,7 +657,7 @@ impl Books {
         }
         Self {
             report,
-            written: HashSet::new(),
+            written: WrittenKeys::default(),
             protected_ids: HashSet::new(),
             unidentified: Vec::new(),
             blueprints_written: HashSet::new(),
@@ -614,6 +667,11 @@ impl Books {
             fresh: None,
             examples: HashMap::new(),
         }
+    }
+
+    /// Whether [`Self::example`] would still keep an example of `kind`.
+    fn wants_example(&self, kind: &str) -> bool {
+        self.examples.get(kind).is_none_or(|kept| kept.len() < EXAMPLES)
     }
 
     /// Keeps `text` as an example of `kind` while there are fewer than [`EXAMPLES`].
@@ -698,7 +756,7 @@ impl Books {
                         }
                     }
                     self.blueprints_written.insert(key.blueprint.clone());
-                    self.written.insert(key);
+                    self.written.insert(&key);
                 }
                 Outcome::Filtered { kind } => self.report.kind_mut(&kind).filtered += 1,
                 Outcome::ItemFailed { kind, okta_id, problems, protect } => {
@@ -743,5 +801,53 @@ impl Books {
         self.report.duration_s = secs;
         self.report.plan = self.plan.map(|(p, _)| p);
         self.report
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::blueprint::BlueprintSet;
+    use crate::jq::JqOptions;
+
+    fn group_resource(mappings: &str) -> CompiledResource {
+        let yaml = format!(
+            "resources:\n  - kind: okta-group\n    selector:\n      query: 'true'\n    port:\n      entity:\n        mappings:\n          identifier: .id\n          blueprint: '\"okta-group\"'\n{}",
+            mappings.lines().map(|l| format!("          {l}\n")).collect::<String>()
+        );
+        let cfg = crate::config::parse_str("t.yml", &yaml).unwrap_or_else(|d| panic!("{d}"));
+        let mut c = crate::mapping::compile(&cfg, &BlueprintSet::seed(), &JqOptions::default())
+            .unwrap_or_else(|d| panic!("{d}"));
+        c.resources.remove(0)
+    }
+
+    #[test]
+    fn group_items_carry_as_much_of_each_member_as_the_mapping_reads() {
+        let fields = |m: &str| member_fields(&group_resource(m));
+        assert_eq!(fields("relations:\n  members: .users[]?.id"), MemberFields::Ids);
+        assert_eq!(fields("relations:\n  members: '[.users[].id]'"), MemberFields::Ids);
+        assert_eq!(fields("title: .profile.name"), MemberFields::Unread);
+        let all = [
+            "properties:\n  logins: '[.users[].profile.login]'",
+            "properties:\n  everyone: .users",
+            "properties:\n  n: .users | length",
+            "properties:\n  first: .users[0]",
+            "properties:\n  g: .",
+        ];
+        for m in all {
+            assert_eq!(fields(m), MemberFields::All, "{m}");
+        }
+    }
+
+    #[test]
+    fn written_keys_tell_blueprints_and_identifiers_apart() {
+        let key = |b: &str, i: &str| EntityKey { blueprint: b.into(), identifier: i.into() };
+        let mut w = WrittenKeys::default();
+        w.insert(&key("okta-user", "00u1"));
+        w.insert(&key("a", "bc"));
+        assert!(w.contains(&key("okta-user", "00u1")));
+        assert!(!w.contains(&key("okta-group", "00u1")));
+        assert!(!w.contains(&key("okta-user", "00u2")));
+        assert!(!w.contains(&key("ab", "c")), "the boundary between the two is part of the key");
     }
 }

@@ -73,7 +73,11 @@ impl Adjacency {
         for i in 0..users {
             offsets[i + 1] += offsets[i];
         }
-        Self { offsets, targets: edges.into_iter().map(|(_, t)| t).collect() }
+        // Collected into a fresh buffer: an in-place collect would keep the edges' allocation,
+        // twice the size of the targets.
+        let mut targets = Vec::with_capacity(edges.len());
+        targets.extend(edges.iter().map(|&(_, t)| t));
+        Self { offsets, targets }
     }
 
     /// The targets of `user` (none for a user the relation was built without).
@@ -91,6 +95,17 @@ fn name_key(name: &str) -> u64 {
     let mut h = std::hash::DefaultHasher::new();
     name.to_lowercase().hash(&mut h);
     h.finish()
+}
+
+/// How much of each member a group item's text carries: everything the mapping can see of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberFields {
+    /// The slim member record (see [`slim_member`]).
+    All,
+    /// Only `id` (the mapping reads nothing else of a member).
+    Ids,
+    /// No `users` at all (the mapping does not read them).
+    Unread,
 }
 
 /// What the index keeps of a user: the record group items carry as members. Deserialized straight
@@ -179,8 +194,70 @@ impl SlimMember {
 #[derive(Debug, Clone)]
 struct UserRecord {
     id: Arc<str>,
-    /// Compact JSON of the slim member record; empty until the user is seen with a profile.
+    /// The slim member record without its keys and id (see [`encode_slim`]); empty until the
+    /// user is seen with a profile.
     slim: Box<str>,
+}
+
+/// The fields of a slim member record after its id, in the order its JSON has them.
+const SLIM_FIELDS: [&str; 6] = ["status", "login", "email", "firstName", "lastName", "displayName"];
+
+/// A slim member record as kept in the index: the JSON text of each of [`SLIM_FIELDS`]' values,
+/// separated by newlines (compact JSON has none), empty where the profile has no such field.
+/// Without its keys and its id (kept beside it) a record is about half the size of its JSON,
+/// which is some 10 MB across 100,000 users.
+fn encode_slim(m: &SlimMember) -> String {
+    let p = &m.profile;
+    let mut out = m.status.to_string();
+    for v in [&p.login, &p.email, &p.first_name, &p.last_name, &p.display_name] {
+        out.push('\n');
+        if let Some(v) = v {
+            out.push_str(&v.to_string());
+        }
+    }
+    out
+}
+
+/// The JSON text of field `n` of an encoded slim record (see [`SLIM_FIELDS`]), if present.
+fn slim_field(slim: &str, n: usize) -> Option<&str> {
+    slim.split('\n').nth(n).filter(|f| !f.is_empty())
+}
+
+/// Appends `id` as a JSON string.
+fn push_json_str(out: &mut String, id: &str) {
+    if id.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push('"');
+        out.push_str(id);
+        out.push('"');
+    } else {
+        out.push_str(&Value::from(id).to_string());
+    }
+}
+
+/// Appends the slim member record of user `id` as JSON, exactly as serializing the
+/// [`SlimMember`] it was encoded from would write it.
+fn push_slim_json(out: &mut String, id: &str, slim: &str) {
+    out.push_str("{\"id\":");
+    push_json_str(out, id);
+    let mut fields = slim.split('\n');
+    out.push_str(",\"status\":");
+    out.push_str(fields.next().filter(|f| !f.is_empty()).unwrap_or("null"));
+    out.push_str(",\"profile\":{");
+    let mut first = true;
+    for (name, text) in SLIM_FIELDS[1..].iter().zip(fields) {
+        if text.is_empty() {
+            continue;
+        }
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        out.push('"');
+        out.push_str(name);
+        out.push_str("\":");
+        out.push_str(text);
+    }
+    out.push_str("}}");
 }
 
 impl MembershipIndex {
@@ -260,6 +337,7 @@ impl MembershipIndex {
         for m in &mut self.group_members {
             m.shrink_to_fit();
         }
+        self.users.shrink_to_fit();
     }
 
     fn intern_id(&mut self, id: &str) -> u32 {
@@ -282,9 +360,7 @@ impl MembershipIndex {
                     self.by_name.entry(name_key(name)).or_insert(i);
                 }
             }
-            let slim =
-                serde_json::to_string(&m).unwrap_or_else(|_| json!({ "id": m.id }).to_string());
-            self.users[i as usize].slim = slim.into_boxed_str();
+            self.users[i as usize].slim = encode_slim(&m).into_boxed_str();
         }
         i
     }
@@ -396,31 +472,25 @@ impl MembershipIndex {
 
     /// User `i` as a manager reference (see [`manager_ref`]), as JSON text.
     fn manager_json(&self, i: u32) -> String {
-        #[derive(serde::Serialize)]
-        struct Ref<'a> {
-            id: &'a str,
-            login: &'a Value,
-            email: &'a Value,
-        }
         let rec = &self.users[i as usize];
-        let slim: SlimMember = serde_json::from_str(&rec.slim).unwrap_or_default();
-        let r = Ref {
-            id: &rec.id,
-            login: slim.profile.login.as_ref().unwrap_or(&Value::Null),
-            email: slim.profile.email.as_ref().unwrap_or(&Value::Null),
-        };
-        serde_json::to_string(&r).unwrap_or_else(|_| "null".into())
+        let mut out = String::with_capacity(96);
+        out.push_str("{\"id\":");
+        push_json_str(&mut out, &rec.id);
+        out.push_str(",\"login\":");
+        out.push_str(slim_field(&rec.slim, 1).unwrap_or("null"));
+        out.push_str(",\"email\":");
+        out.push_str(slim_field(&rec.slim, 2).unwrap_or("null"));
+        out.push('}');
+        out
     }
 
     /// Whether user `i`'s login or email is `name` (case-insensitively).
     fn has_name(&self, i: u32, name: &str) -> bool {
-        let Ok(m) = serde_json::from_str::<SlimMember>(&self.users[i as usize].slim) else {
-            return false;
-        };
-        [m.profile.login, m.profile.email]
-            .iter()
-            .filter_map(|v| v.as_ref().and_then(Value::as_str))
-            .any(|n| n.to_lowercase() == name.to_lowercase())
+        let slim = &self.users[i as usize].slim;
+        [1, 2]
+            .into_iter()
+            .filter_map(|n| serde_json::from_str::<Value>(slim_field(slim, n)?).ok())
+            .any(|v| v.as_str().is_some_and(|n| n.to_lowercase() == name.to_lowercase()))
     }
 
     /// How many groups the org has.
@@ -467,7 +537,12 @@ impl MembershipIndex {
             m.iter()
                 .map(|&u| {
                     let rec = &self.users[u as usize];
-                    serde_json::from_str(&rec.slim).unwrap_or_else(|_| json!({ "id": &*rec.id }))
+                    if rec.slim.is_empty() {
+                        return json!({ "id": &*rec.id });
+                    }
+                    let mut text = String::with_capacity(rec.slim.len() + 96);
+                    push_slim_json(&mut text, &rec.id, &rec.slim);
+                    serde_json::from_str(&text).unwrap_or_else(|_| json!({ "id": &*rec.id }))
                 })
                 .collect()
         })
@@ -501,31 +576,54 @@ impl MembershipIndex {
 
     /// A group item as JSON text, built from the stored member records without materialising
     /// them as values (the Everyone group of a large org has every user as a member); the
-    /// mapping then parses only what it reads.
-    pub fn group_item_json(&self, group_index: usize) -> String {
+    /// mapping then parses only what it reads. `members` says how much of each member the text
+    /// carries (see [`MemberFields`]).
+    pub fn group_item_json(&self, group_index: usize, members: MemberFields) -> String {
+        self.group_item_json_within(group_index, members, usize::MAX).unwrap_or_default()
+    }
+
+    /// [`Self::group_item_json`] when its text is at most `max_len` bytes, else `None` (without
+    /// building more than `max_len` bytes: the Everyone group's full text can be tens of MB).
+    pub fn group_item_json_within(
+        &self,
+        group_index: usize,
+        members: MemberFields,
+        max_len: usize,
+    ) -> Option<String> {
         let text = &self.groups[group_index];
         let has_users =
             text.contains("\"users\":") && self.group(group_index).get("users").is_some();
         let Some(body) = text.strip_suffix('}').filter(|_| !has_users) else {
-            return self.group_item(group_index).to_string();
+            let item = self.group_item(group_index).to_string();
+            return (item.len() <= max_len).then_some(item);
         };
-        let members = &self.group_members[group_index];
-        let mut out = String::with_capacity(text.len() + members.len() * 160 + 16);
+        if members == MemberFields::Unread {
+            return (text.len() <= max_len).then(|| text.to_string());
+        }
+        let ids = &self.group_members[group_index];
+        let per_member = if members == MemberFields::Ids { 32 } else { 192 };
+        let guess = text.len() + ids.len() * per_member + 16;
+        let mut out = String::with_capacity(guess.min(max_len.saturating_add(1)));
         out.push_str(body);
         out.push_str(if body.ends_with('{') { "\"users\":[" } else { ",\"users\":[" });
-        for (n, &u) in members.iter().enumerate() {
+        for (n, &u) in ids.iter().enumerate() {
             if n > 0 {
                 out.push(',');
             }
             let rec = &self.users[u as usize];
-            if rec.slim.is_empty() {
-                out.push_str(&json!({ "id": &*rec.id }).to_string());
+            if rec.slim.is_empty() || members == MemberFields::Ids {
+                out.push_str("{\"id\":");
+                push_json_str(&mut out, &rec.id);
+                out.push('}');
             } else {
-                out.push_str(&rec.slim);
+                push_slim_json(&mut out, &rec.id, &rec.slim);
+            }
+            if out.len() > max_len {
+                return None;
             }
         }
         out.push_str("]}");
-        out
+        (out.len() <= max_len).then_some(out)
     }
 
     /// A group item: the Okta group plus its members as `users`.
@@ -696,6 +794,25 @@ mod tests {
     }
 
     #[test]
+    fn compact_member_records_read_back_as_the_json_they_were_made_from() {
+        let users = [
+            json!({"id": "00ua", "status": "ACTIVE", "profile": {"login": "a@x.io", "email": "a@x.io",
+                   "firstName": "Ann", "lastName": "Lee", "displayName": "Ann \"AL\" Lee\n", "title": "x"}}),
+            json!({"id": "00u\"b", "profile": {"email": null, "lastName": 7, "firstName": {"k": [1.0]}}}),
+            json!({"id": "00uc", "status": "SUSPENDED", "profile": {}}),
+            json!({"id": "00ud", "status": 1e3}),
+            json!({"id": "00ué"}),
+        ];
+        for user in users {
+            let m = SlimMember::of(&user);
+            let mut text = String::new();
+            push_slim_json(&mut text, &m.id, &encode_slim(&m));
+            assert_eq!(text, serde_json::to_string(&m).unwrap(), "{user}");
+            assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), slim_member(&user));
+        }
+    }
+
+    #[test]
     fn inverts_memberships_and_resolves_managers_by_id_login_and_email() {
         let groups = [json!({"id": "00g1", "profile": {"name": "a"}}), json!({"id": "00g2"})];
         let mut ix = MembershipIndex {
@@ -743,8 +860,20 @@ mod tests {
         assert_eq!(ix.resolve_manager("00ua").unwrap()["id"], "00ua");
         assert!(ix.resolve_manager("nobody").is_none());
         let g = ix.group_item(0);
-        let from_text: Value = serde_json::from_str(&ix.group_item_json(0)).unwrap();
+        let from_text: Value =
+            serde_json::from_str(&ix.group_item_json(0, MemberFields::All)).unwrap();
         assert_eq!(from_text, g, "the text form is the same item");
+        let full = ix.group_item_json(0, MemberFields::All);
+        let within = |max| ix.group_item_json_within(0, MemberFields::All, max);
+        assert_eq!(within(full.len()).as_deref(), Some(&*full), "a text that fits is whole");
+        assert_eq!(within(full.len() - 1), None, "one byte over the limit gives nothing");
+        assert_eq!(within(40), None, "a limit inside the members stops early");
+        let ids: Value = serde_json::from_str(&ix.group_item_json(0, MemberFields::Ids)).unwrap();
+        assert_eq!(ids["users"], json!([{"id": "00ua"}, {"id": "00ub"}]));
+        assert_eq!(ids["profile"], g["profile"]);
+        let unread: Value =
+            serde_json::from_str(&ix.group_item_json(0, MemberFields::Unread)).unwrap();
+        assert_eq!(unread, ix.group(0), "no users key when the mapping reads none");
         let members: Vec<&str> = g["users"].as_array().unwrap().iter().map(id_of).collect();
         assert_eq!(members, ["00ua", "00ub"]);
         assert_eq!(g["users"][1]["profile"]["login"], "B@x.io");
