@@ -36,6 +36,14 @@ impl CatalogTarget {
                 "--catalog {target}: this command needs the embedded catalog (sqlite:PATH); Port is chosen with `--catalog port` on `sync`, its URL by OCEAN__PORT__BASE_URL"
             );
         }
+        if let Some((scheme, _)) = target.split_once(':')
+            && scheme.len() > 1
+            && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+        {
+            bail!(
+                "--catalog {target}: unknown catalog `{scheme}:`; use sqlite:PATH for the embedded catalog (sqlite:{target} for a file of that name), or `port`"
+            );
+        }
         Ok(Self::Sqlite(PathBuf::from(target)))
     }
 
@@ -135,4 +143,24 @@ fn port_mapping(c: &PortConfig, dry_run: bool) -> anyhow::Result<PortAppConfig> 
     })?;
     tracing::info!(integration = %c.integration_identifier, resources = parsed.resources.len(), "mapping read from the integration in Port");
     Ok(parsed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalog_arguments_name_a_file_or_are_refused_with_the_reason() {
+        let path = |t: &str| match CatalogTarget::parse(t).unwrap() {
+            CatalogTarget::Sqlite(p) => p,
+            CatalogTarget::Port(_) => panic!("{t} is not Port"),
+        };
+        assert_eq!(path("sqlite:./a.db"), PathBuf::from("./a.db"));
+        assert_eq!(path("./b.db"), PathBuf::from("./b.db"));
+        assert_eq!(path("sqlite:memory:"), PathBuf::from("memory:"));
+        for bad in ["memory:", "postgres:x", "https://port.io", "port", "sqlite:"] {
+            let err = CatalogTarget::parse(bad).err().map(|e| e.to_string());
+            assert!(err.as_deref().is_some_and(|e| e.contains(bad)), "{bad}: {err:?}");
+        }
+    }
 }
