@@ -42,6 +42,19 @@ pub(crate) fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
 
+/// The timestamp of a write (`lastUpdated`, `lastMembershipUpdated`, …): now, but always after
+/// the previous write's, so two writes in the same millisecond still tell which came later.
+pub(crate) fn stamp_ms() -> i64 {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static LAST: AtomicI64 = AtomicI64::new(0);
+    let now = now_ms();
+    let prev = LAST.fetch_max(now, Ordering::Relaxed);
+    if prev < now {
+        return now;
+    }
+    LAST.fetch_add(1, Ordering::Relaxed) + 1
+}
+
 /// Formats epoch milliseconds the way Okta does: `2013-07-02T21:36:25.344Z`.
 pub(crate) fn fmt_ms(ms: i64) -> String {
     let ts = jiff::Timestamp::from_millisecond(ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
@@ -230,6 +243,13 @@ pub(crate) fn qget<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a s
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn write_stamps_strictly_increase_within_a_millisecond() {
+        let stamps: Vec<i64> = (0..10_000).map(|_| stamp_ms()).collect();
+        assert!(stamps.windows(2).all(|w| w[0] < w[1]), "every write is later than the one before");
+        assert!(stamps[9_999] - now_ms() < 10_000, "stamps stay close to the clock");
+    }
 
     #[test]
     fn ids_and_times() {

@@ -15,7 +15,7 @@ use super::{json_response, keyset_page, list_response, parse_body, parse_limit};
 use crate::model::{Group, GroupType, Org, app_json, group_cached, group_json, user_cached};
 use crate::query::{self, Dialect};
 use crate::state::{ReqCtx, SimState, group_target, user_target};
-use crate::util::{ApiError, ApiResult, now_ms, parse_query, qget};
+use crate::util::{ApiError, ApiResult, now_ms, parse_query, qget, stamp_ms};
 
 pub(super) fn routes() -> Router<SimState> {
     Router::new()
@@ -127,7 +127,7 @@ async fn create_group(
 ) -> ApiResult<Response> {
     let body = parse_body(&body)?;
     let profile = group_profile(&body)?;
-    let now = now_ms();
+    let now = stamp_ms();
     let (resp, target) = {
         let mut org = st.org_write();
         let name = profile.get("name").and_then(Value::as_str).unwrap_or("");
@@ -178,7 +178,7 @@ async fn update_group(
 ) -> ApiResult<Response> {
     let body = parse_body(&body)?;
     let profile = group_profile(&body)?;
-    let now = now_ms();
+    let now = stamp_ms();
     let (resp, target) = {
         let mut org = st.org_write();
         let g = org.groups.get_mut(&id).ok_or_else(|| ApiError::not_found(&id, "UserGroup"))?;
@@ -261,7 +261,7 @@ fn membership(
     uid: String,
     add: bool,
 ) -> ApiResult<Response> {
-    let now = now_ms();
+    let now = stamp_ms();
     let targets = {
         let mut org = st.org_write();
         let g = org.groups.get(&gid).ok_or_else(|| ApiError::not_found(&gid, "UserGroup"))?;

@@ -18,7 +18,7 @@ use crate::model::{
 };
 use crate::query::{self, Dialect, Fields};
 use crate::state::{ReqCtx, SimState, group_target, user_target};
-use crate::util::{ApiError, ApiResult, now_ms, parse_query, qget};
+use crate::util::{ApiError, ApiResult, parse_query, qget, stamp_ms};
 
 pub(super) fn routes() -> Router<SimState> {
     Router::new()
@@ -226,7 +226,7 @@ async fn create_user(
         .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
         .unwrap_or_default();
-    let now = now_ms();
+    let now = stamp_ms();
     let mut events = Vec::new();
     let resp = {
         let mut org = st.org_write();
@@ -322,7 +322,7 @@ fn modify_user(
 ) -> ApiResult<Response> {
     let body = parse_body(&body)?;
     let patch = body.get("profile").and_then(Value::as_object).cloned();
-    let now = now_ms();
+    let now = stamp_ms();
     let (resp, targets) = {
         let mut org = st.org_write();
         let uid = org.user_id(&id)?;
@@ -374,7 +374,7 @@ async fn lifecycle(
 ) -> ApiResult<Response> {
     let pairs = parse_query(raw.as_deref());
     let send_email = qget(&pairs, "sendEmail").is_none_or(|v| v != "false");
-    let now = now_ms();
+    let now = stamp_ms();
     let base = st.base_url().to_owned();
     let mut events: Vec<(&'static str, &'static str, Vec<Value>)> = Vec::new();
     let body = {
@@ -510,7 +510,7 @@ async fn delete_user(
     Extension(ctx): Extension<ReqCtx>,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let now = now_ms();
+    let now = stamp_ms();
     let mut events = Vec::new();
     {
         let mut org = st.org_write();
