@@ -309,3 +309,64 @@ async fn wait_for_status(env: &Env, status: &str) {
     }
     panic!("the run never reached {status}");
 }
+
+/// The example mapping with `edit` applied to its YAML text, compiled.
+fn example_with(env: &Env, edit: impl Fn(&str) -> String) -> mapping::CompiledConfig {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/full/port-app-config.yml");
+    let text = edit(&std::fs::read_to_string(&path).unwrap());
+    let cfg = config::parse_str("edited.yml", &text).unwrap();
+    mapping::compile(&cfg, &env.blueprints, &JqOptions { allow_env: false }).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn items_the_selector_leaves_out_are_stale_by_choice_not_a_lying_listing() {
+    let env = Env::start("deselected", 300, 6, 2).await;
+    let org = env.export().await;
+    let users = org["users"].as_array().unwrap();
+    let active: Vec<&str> = users
+        .iter()
+        .filter(|u| u["status"] == "ACTIVE")
+        .map(|u| u["id"].as_str().unwrap())
+        .collect();
+    let others: BTreeSet<&str> = users
+        .iter()
+        .filter(|u| u["status"] != "ACTIVE")
+        .map(|u| u["id"].as_str().unwrap())
+        .collect();
+    assert!(!others.is_empty(), "the org has users that are not active");
+    // Only active users are mapped; the groups still relate to every member, so the others
+    // become stubs (createMissingRelatedEntities) that this run's group entities point at.
+    let active_only =
+        example_with(&env, |t| t.replacen("query: 'true'", "query: '.status == \"ACTIVE\"'", 1));
+    let report = env.sync_with(&active_only).await;
+    assert_eq!(report.listing_errors, Vec::<String>::new(), "{:?}", report.to_json());
+    assert!(matches!(report.deletion, Deletion::Done), "{:?}", report.to_json());
+    assert_eq!(report.verify_reads, 0, "nothing listed is read again");
+    let stubs: BTreeSet<String> =
+        user_ids(&env).await.into_iter().filter(|u| others.contains(u.as_str())).collect();
+    assert!(!stubs.is_empty(), "stubs of left-out members are kept: group entities relate to them");
+    // Users only, and no stubs: a user deactivated in Okta now fails the selector, and its
+    // entity (and the stubs) are deleted without a confirming read and without an error.
+    let users_only = example_with(&env, |t| {
+        let users = &t[..t.find("  - kind: okta-group").unwrap()];
+        format!(
+            "createMissingRelatedEntities: false\n{}",
+            users.replacen("query: 'true'", "query: '.status == \"ACTIVE\"'", 1)
+        )
+    });
+    let deactivated = active[3];
+    env.api(
+        reqwest::Method::POST,
+        &format!("/api/v1/users/{deactivated}/lifecycle/deactivate"),
+        None,
+    )
+    .await;
+    let report = env.sync_with(&users_only).await;
+    assert_eq!(report.listing_errors, Vec::<String>::new(), "{:?}", report.to_json());
+    assert!(matches!(report.deletion, Deletion::Done), "{:?}", report.to_json());
+    assert_eq!(report.verify_reads, 0);
+    let now = user_ids(&env).await;
+    assert!(!now.contains(deactivated), "the deactivated user's entity is deleted");
+    assert!(now.iter().all(|u| !others.contains(u.as_str())), "and so are the stubs");
+    assert_eq!(now.len(), active.len() - 1, "every other active user stays");
+}

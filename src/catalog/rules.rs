@@ -58,7 +58,7 @@ pub fn relation_targets<'a>(
 
 /// Relation targets of `entity` that its blueprint defines, as (target blueprint, identifier),
 /// borrowed (nothing is allocated per target: a group's members relation can hold 100,000).
-fn target_refs<'a>(
+pub fn target_refs<'a>(
     entity: &'a Entity,
     blueprint: &'a Blueprint,
 ) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {

@@ -8,7 +8,7 @@
 use super::fresh::Freshness;
 use super::plan::PlanCatalog;
 use super::report::{Deletion, Plan, Problem, ResyncReport};
-use super::write::{FieldProblem, Outcome, Protect, Selection, Writer};
+use super::write::{FieldProblem, Outcome, Protect, Selection, Writer, key_digest};
 use crate::blueprint::BlueprintSet;
 use crate::catalog::{Catalog, CatalogError, Change, RunInfo, RunOutcome};
 use crate::mapping::{CompiledConfig, CompiledResource};
@@ -459,13 +459,44 @@ async fn delete_stale(
         .filter(|k| !books.touched_by_events(&k.identifier))
         .cloned()
         .collect();
+    // Which candidates a direct Okta read checks: those whose identifier is their Okta id,
+    // unless the selector left their item out (listed, so it exists), and at most VERIFY_CAP.
+    let kinds = okta_kinds(config);
+    let readable = |k: &EntityKey| {
+        kinds
+            .get(k.blueprint.as_str())
+            .is_some_and(|kind| !books.deselected.contains(&key_digest(kind, &k.identifier)))
+    };
+    let mut to_read: HashSet<EntityKey> = stale.iter().filter(|k| readable(k)).cloned().collect();
+    if to_read.len() > VERIFY_CAP {
+        tracing::warn!(
+            candidates = to_read.len(),
+            cap = VERIFY_CAP,
+            "too many stale entities to confirm one by one; the threshold decides"
+        );
+        to_read.clear();
+    }
+    // Ocean's rule with createMissingRelatedEntities: an entity this run's entities relate to
+    // is kept (deleting it would leave their relations dangling, and it would come back as a
+    // stub). A candidate that is read is left to its read: a 200 keeps it anyway.
+    let stale: Vec<EntityKey> = if config.create_missing_related_entities {
+        stale
+            .into_iter()
+            .filter(|k| {
+                to_read.contains(k)
+                    || !books.targets.contains(&key_digest(&k.blueprint, &k.identifier))
+            })
+            .collect()
+    } else {
+        stale
+    };
     if stale.is_empty() {
         return Ok(Deletion::Done);
     }
     if let Some(why) = over_threshold(config, writer.catalog().as_ref(), &owned, &stale).await? {
         return Ok(Deletion::Skipped(why));
     }
-    let confirmed = verify_gone(okta, config, stale, books).await;
+    let confirmed = verify_gone(okta, &kinds, stale, &to_read, books).await;
     let verified: HashSet<EntityKey> =
         confirmed.iter().filter(|(_, v)| *v).map(|(k, _)| k.clone()).collect();
     let outcomes = writer.delete(confirmed.into_iter().map(|(k, _)| k).collect()).await?;
@@ -523,40 +554,37 @@ async fn over_threshold(
     Ok(None)
 }
 
-/// Confirms stale entities gone with a direct read of their Okta object: 404 → delete; 200 →
-/// keep (the listing missed it) and report; an error → keep. Entities whose Okta id is not known
-/// (their identifier is not `.id`), and every entity once the candidates exceed [`VERIFY_CAP`],
-/// are deleted on the threshold's word alone. Returns the keys to delete, each with whether a
-/// read confirmed it.
-async fn verify_gone(
-    okta: &OktaClient,
-    config: &CompiledConfig,
-    stale: Vec<EntityKey>,
-    books: &mut Books,
-) -> Vec<(EntityKey, bool)> {
-    // The Okta kind of each blueprint whose identifier is the Okta id.
+/// The Okta kind of each blueprint whose identifier is the Okta id.
+fn okta_kinds(config: &CompiledConfig) -> HashMap<&str, &str> {
     let mut kind_of: HashMap<&str, &str> = HashMap::new();
     for r in &config.resources {
         if let (Some(bp), true) = (r.literal_blueprint(), r.identifier_is_okta_id()) {
             kind_of.entry(bp).or_insert(r.kind());
         }
     }
-    let checkable = stale.iter().filter(|k| kind_of.contains_key(k.blueprint.as_str())).count();
-    if checkable > VERIFY_CAP {
-        tracing::warn!(
-            candidates = checkable,
-            cap = VERIFY_CAP,
-            "too many stale entities to confirm one by one; the threshold decides"
-        );
-        return stale.into_iter().map(|k| (k, false)).collect();
-    }
+    kind_of
+}
+
+/// Confirms the stale entities in `to_read` gone with a direct read of their Okta object: 404 →
+/// delete; 200 → keep (the listing missed it) and report; an error → keep. The others (their
+/// identifier is not the Okta id, the selector left their item out, or there were more than
+/// [`VERIFY_CAP`]) are deleted on the threshold's word alone. Returns the keys to delete, each
+/// with whether a read confirmed it.
+async fn verify_gone(
+    okta: &OktaClient,
+    kind_of: &HashMap<&str, &str>,
+    stale: Vec<EntityKey>,
+    to_read: &HashSet<EntityKey>,
+    books: &mut Books,
+) -> Vec<(EntityKey, bool)> {
     let mut out = Vec::with_capacity(stale.len());
     let mut reads = tokio::task::JoinSet::new();
     let mut queue = stale.into_iter();
     loop {
         while reads.len() < VERIFY_CONCURRENCY {
             let Some(key) = queue.next() else { break };
-            let Some(kind) = kind_of.get(key.blueprint.as_str()).map(|k| k.to_string()) else {
+            let kind = kind_of.get(key.blueprint.as_str()).filter(|_| to_read.contains(&key));
+            let Some(kind) = kind.map(|k| k.to_string()) else {
                 out.push((key, false));
                 continue;
             };
@@ -604,13 +632,7 @@ struct WrittenKeys(HashSet<u128>);
 
 impl WrittenKeys {
     fn digest(key: &EntityKey) -> u128 {
-        use std::hash::{DefaultHasher, Hash, Hasher};
-        let half = |seed: u64| {
-            let mut h = DefaultHasher::new();
-            (seed, &key.blueprint, &key.identifier).hash(&mut h);
-            h.finish()
-        };
-        (u128::from(half(0)) << 64) | u128::from(half(0x9e37_79b9_7f4a_7c15))
+        key_digest(&key.blueprint, &key.identifier)
     }
 
     fn insert(&mut self, key: &EntityKey) {
@@ -627,6 +649,11 @@ struct Books {
     report: ResyncReport,
     /// Keys now in the catalog as this run mapped them.
     written: WrittenKeys,
+    /// Relation targets of the entities written ([`key_digest`]s).
+    targets: HashSet<u128>,
+    /// Items the selector left out, as [`key_digest`]s of (kind, Okta id): listed, so known to
+    /// exist, and stale by the mapping's choice rather than by a listing's word.
+    deselected: HashSet<u128>,
     /// Identifiers whose items failed: their existing entities must not be deleted as stale.
     protected_ids: HashSet<String>,
     /// Kinds with a failed item whose entity key cannot be known.
@@ -658,6 +685,8 @@ impl Books {
         Self {
             report,
             written: WrittenKeys::default(),
+            targets: HashSet::new(),
+            deselected: HashSet::new(),
             protected_ids: HashSet::new(),
             unidentified: Vec::new(),
             blueprints_written: HashSet::new(),
@@ -737,7 +766,8 @@ impl Books {
     fn absorb(&mut self, outcomes: Vec<Outcome>) {
         for outcome in outcomes {
             match outcome {
-                Outcome::Written { kind, key, change } => {
+                Outcome::Written { kind, key, change, targets } => {
+                    self.targets.extend(targets.iter().copied());
                     let k = self.report.kind_mut(&kind);
                     k.upserted += 1;
                     match change {
@@ -758,7 +788,10 @@ impl Books {
                     self.blueprints_written.insert(key.blueprint.clone());
                     self.written.insert(&key);
                 }
-                Outcome::Filtered { kind } => self.report.kind_mut(&kind).filtered += 1,
+                Outcome::Filtered { kind, okta_id } => {
+                    self.deselected.insert(key_digest(&kind, &okta_id));
+                    self.report.kind_mut(&kind).filtered += 1
+                }
                 Outcome::ItemFailed { kind, okta_id, problems, protect } => {
                     let protected = match protect {
                         Protect::Identifier(id) => Some(id),

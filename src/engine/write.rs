@@ -53,11 +53,16 @@ pub enum Outcome {
         key: EntityKey,
         /// Created, updated or unchanged.
         change: Change,
+        /// Its relation targets, as [`key_digest`]s (a resync keeps such entities from being
+        /// deleted as stale, as Ocean does with `createMissingRelatedEntities`).
+        targets: Box<[u128]>,
     },
     /// The selector left the item out.
     Filtered {
         /// The kind.
         kind: String,
+        /// The item's Okta id.
+        okta_id: String,
     },
     /// The item could not be mapped (its selector, identifier or blueprint failed).
     ItemFailed {
@@ -133,10 +138,29 @@ pub struct Writer {
 /// A queued entity: its kind, the Okta id of the object it came from, the entity.
 type Pending = (String, String, Entity);
 
+/// A 128-bit digest of an entity key (`blueprint`, `identifier`), for run-wide sets that must
+/// stay small: two keys share one with odds of about n²/2¹²⁸.
+pub fn key_digest(blueprint: &str, identifier: &str) -> u128 {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let half = |seed: u64| {
+        let mut h = DefaultHasher::new();
+        (seed, blueprint, identifier).hash(&mut h);
+        h.finish()
+    };
+    (u128::from(half(0)) << 64) | u128::from(half(0x9e37_79b9_7f4a_7c15))
+}
+
+/// The [`key_digest`]s of `entity`'s relation targets.
+fn target_digests(entity: &Entity, blueprints: &BlueprintSet) -> Box<[u128]> {
+    let Some(bp) = blueprints.get(&entity.blueprint) else { return Box::default() };
+    crate::catalog::rules::target_refs(entity, bp).map(|(b, id)| key_digest(b, id)).collect()
+}
+
 /// Writes `batch` in catalog calls of at most [`BATCH`] entities; an entity whose Okta object a
 /// live event re-read after `fresh`'s instant is left out ([`Outcome::Superseded`]).
 async fn upsert_batches(
     catalog: Arc<dyn Catalog>,
+    blueprints: Arc<BlueprintSet>,
     cx: WriteContext,
     fresh: Option<(Arc<Freshness>, Instant)>,
     batch: Vec<Pending>,
@@ -169,9 +193,12 @@ async fn upsert_batches(
                 .next()
                 .unwrap_or_else(|| UpsertOutcome::Rejected("the catalog gave no outcome".into()));
             out.push(match outcome {
-                UpsertOutcome::Written(change) => {
-                    Outcome::Written { kind, key: entity.key(), change }
-                }
+                UpsertOutcome::Written(change) => Outcome::Written {
+                    kind,
+                    key: entity.key(),
+                    change,
+                    targets: target_digests(entity, &blueprints),
+                },
                 UpsertOutcome::MissingRelated(target) => {
                     Outcome::MissingRelated { kind, entity: Box::new(entity.clone()), target }
                 }
@@ -313,7 +340,7 @@ impl Writer {
             self.pending.push((kind.clone(), item.okta_id.clone(), entity));
         }
         if selected == 0 && !failed {
-            out.push(Outcome::Filtered { kind });
+            out.push(Outcome::Filtered { kind, okta_id: item.okta_id.clone() });
         }
         if self.pending.len() >= BATCH {
             out.extend(self.send_queued().await?);
@@ -393,7 +420,14 @@ impl Writer {
     }
 
     async fn upsert(&self, batch: Vec<Pending>) -> Result<Vec<Outcome>, CatalogError> {
-        upsert_batches(self.catalog.clone(), self.write.clone(), self.fresh.clone(), batch).await
+        upsert_batches(
+            self.catalog.clone(),
+            self.blueprints.clone(),
+            self.write.clone(),
+            self.fresh.clone(),
+            batch,
+        )
+        .await
     }
 
     /// Sends a full queue to the catalog without waiting for it, so the next batch is mapped
@@ -401,8 +435,13 @@ impl Writer {
     async fn send_queued(&mut self) -> Result<Vec<Outcome>, CatalogError> {
         let previous = self.settle().await?;
         let batch = std::mem::replace(&mut self.pending, Vec::with_capacity(BATCH));
-        let job =
-            upsert_batches(self.catalog.clone(), self.write.clone(), self.fresh.clone(), batch);
+        let job = upsert_batches(
+            self.catalog.clone(),
+            self.blueprints.clone(),
+            self.write.clone(),
+            self.fresh.clone(),
+            batch,
+        );
         self.inflight = Some(tokio::spawn(job));
         Ok(previous)
     }
