@@ -194,8 +194,8 @@ impl SlimMember {
 #[derive(Debug, Clone)]
 struct UserRecord {
     id: Arc<str>,
-    /// The slim member record without its keys and id (see [`encode_slim`]); empty until the
-    /// user is seen with a profile.
+    /// The slim member record without its keys and id (see [`encode_slim`]); empty while the
+    /// user is known only from an app assignment (no member page or listing has shown it yet).
     slim: Box<str>,
 }
 
@@ -464,7 +464,10 @@ impl MembershipIndex {
 
     /// The user a `managerId` names: by Okta id, else by login, else by email.
     fn manager_index(&self, manager_id: &str) -> Option<u32> {
-        self.user_ids.get(manager_id).copied().or_else(|| {
+        // A user known only from an app assignment has no record yet: not resolved (the user
+        // naming it waits until the listing has reached it).
+        let known = |i: &u32| !self.users[*i as usize].slim.is_empty();
+        self.user_ids.get(manager_id).copied().filter(known).or_else(|| {
             let i = *self.by_name.get(&name_key(manager_id))?;
             self.has_name(i, manager_id).then_some(i)
         })
@@ -810,6 +813,17 @@ mod tests {
             assert_eq!(text, serde_json::to_string(&m).unwrap(), "{user}");
             assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), slim_member(&user));
         }
+    }
+
+    #[test]
+    fn a_manager_known_only_from_an_app_assignment_is_unresolved_until_listed() {
+        let mut ix = MembershipIndex::default();
+        ix.intern_id("00um");
+        assert!(ix.manager_unresolved_id("00um"), "no login or email to refer by yet");
+        assert!(ix.resolve_manager("00um").is_none());
+        ix.learn_user(&user("00um", "m@x.io", None));
+        assert!(!ix.manager_unresolved_id("00um"));
+        assert_eq!(ix.resolve_manager("00um").unwrap()["login"], "m@x.io");
     }
 
     #[test]
