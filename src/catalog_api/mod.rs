@@ -534,7 +534,11 @@ async fn token(State(state): State<AppState>, Body(body): Body) -> ApiResult<Jso
             "unknown client id or secret",
         ));
     }
-    let token: String = (0..32).map(|_| fastrand::alphanumeric()).collect();
+    let mut bytes = [0u8; 24];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes).map_err(|_| {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "no randomness")
+    })?;
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     let ttl = state.config.token_ttl;
     state
         .tokens

@@ -69,7 +69,7 @@ fn listener_interval() -> anyhow::Result<Duration> {
         })?,
         _ => from_json.unwrap_or(60.0),
     };
-    Ok(Duration::from_secs_f64(secs.clamp(1.0, 86_400.0)))
+    super::seconds("OCEAN__EVENT_LISTENER interval", secs, 1.0, 86_400.0)
 }
 
 /// Ocean's `OCEAN__EVENT_LISTENER` type (`{"type": "POLLING"}` or `OCEAN__EVENT_LISTENER__TYPE`).
@@ -166,7 +166,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         secret: settings.okta_webhook_secret.clone(),
         base_url: settings.base_url.clone(),
         live,
-        poll_interval: Duration::from_secs_f64(args.poll_interval.clamp(0.05, 3600.0)),
+        poll_interval: super::seconds("--poll-interval", args.poll_interval, 0.05, 3600.0)?,
         resyncs,
         max_body: args.max_body,
         concurrency: args.concurrency,

@@ -151,7 +151,7 @@ pub fn execute(
     let opts = ResyncOptions {
         dry_run: args.dry_run,
         concurrency: args.concurrency,
-        lock_wait: Duration::from_secs_f64(args.lock_timeout.clamp(0.0, 86_400.0)),
+        lock_wait: super::seconds("--lock-timeout", args.lock_timeout, 0.0, 86_400.0)?,
         ..ResyncOptions::new(&job.owner)
     };
     let reporter = Reporter::new(!args.json && std::io::stderr().is_terminal(), okta.clone());

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use std::time::Duration;
 
 /// The queue state key of the secret fingerprint last set on the hook.
-const FINGERPRINT: &str = "eventhook.secret.sha256";
+const FINGERPRINT: &str = "eventhook.secret.pbkdf2";
 
 /// What was done to the hook.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,12 +35,19 @@ pub fn hook_uri(base_url: &str) -> String {
     format!("{}/integration/webhook", base_url.trim_end_matches('/'))
 }
 
+/// What the queue keeps to tell whether the secret changed since the hook was last set: a
+/// slow, salted derivation (PBKDF2-HMAC-SHA256, 100,000 rounds), so a copy of the queue file
+/// does not make a weak secret quick to guess.
 fn fingerprint(secret: Option<&Secret>) -> String {
-    let d = ring::digest::digest(
-        &ring::digest::SHA256,
+    let mut out = [0u8; 32];
+    ring::pbkdf2::derive(
+        ring::pbkdf2::PBKDF2_HMAC_SHA256,
+        std::num::NonZeroU32::new(100_000).unwrap_or(std::num::NonZeroU32::MIN),
+        b"port-okta event hook secret",
         secret.map_or(&b""[..], |s| s.expose().as_bytes()),
+        &mut out,
     );
-    d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    out.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn desired(uri: &str, secret: Option<&Secret>) -> Value {

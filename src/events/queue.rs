@@ -581,4 +581,27 @@ mod tests {
             assert_eq!(p.duplicates, 1, "a processed event is not queued again");
         });
     }
+
+    #[test]
+    fn pruning_forgets_only_processed_events_older_than_the_age() {
+        let tmp =
+            Tmp(std::env::temp_dir()
+                .join(format!("port-okta-queue-prune-{}.db", std::process::id())));
+        block(async {
+            let q = SqliteQueue::open(&tmp.0).unwrap();
+            let events = vec![
+                ev("done", "2026-01-01T00:00:01.000Z"),
+                ev("open", "2026-01-01T00:00:02.000Z"),
+            ];
+            q.push(events, Source::Hook).await.unwrap();
+            q.complete(vec!["done".into()]).await.unwrap();
+            assert_eq!(q.prune(Duration::from_secs(3600)).await.unwrap(), 0, "too recent");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            assert_eq!(q.prune(Duration::ZERO).await.unwrap(), 1);
+            assert_eq!(q.depth().await.unwrap().pending, 1, "a pending event is never pruned");
+            let p =
+                q.push(vec![ev("done", "2026-01-01T00:00:01.000Z")], Source::Log).await.unwrap();
+            assert_eq!(p.added, 1, "a pruned event is no longer recognised");
+        });
+    }
 }

@@ -104,6 +104,12 @@ pub struct Running {
     session: String,
 }
 
+/// How long processed events stay in the queue (their uuids recognise duplicates meanwhile).
+const KEEP_PROCESSED: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// How often processed events past [`KEEP_PROCESSED`] are forgotten.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
 /// Starts the service; returns once it listens.
 pub async fn start(opts: ServeOptions) -> anyhow::Result<Running> {
     let session =
@@ -192,6 +198,23 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Running> {
                     _ = tokio::time::sleep(Duration::from_millis(500)) => {}
                     _ = worker_stop.changed() => return,
                 }
+            }
+        }
+    });
+
+    // Processed events are kept a week (to recognise late duplicates), then forgotten: the
+    // queue file does not grow with every event ever received.
+    let (queue, mut prune_stop) = (opts.queue.clone(), stop_rx.clone());
+    tasks.spawn(async move {
+        loop {
+            match queue.prune(KEEP_PROCESSED).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(events = n, "forgot processed events older than a week"),
+                Err(e) => tracing::warn!(error = %e, "could not prune the event queue"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(PRUNE_EVERY) => {}
+                _ = prune_stop.changed() => return,
             }
         }
     });

@@ -493,8 +493,10 @@ impl OktaClient {
                 match rate {
                     // A bucket 429: the whole bucket waits for its reset (capped), then retries.
                     Some(r) if r.limit > 0 => {
-                        let wait =
-                            (r.reset_in + Duration::from_secs(1)).min(inner.opts.max_reset_wait);
+                        let wait = r
+                            .reset_in
+                            .saturating_add(Duration::from_secs(1))
+                            .min(inner.opts.max_reset_wait);
                         inner.pacer.exhausted(&bucket, wait + jitter, Instant::now());
                     }
                     // A concurrency 429's reset is only an estimate: back off briefly instead.

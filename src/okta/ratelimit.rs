@@ -44,7 +44,9 @@ impl RateHeaders {
             .unwrap_or_else(|| {
                 SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
             });
-        Some(Self { limit, remaining, reset_in: Duration::from_secs(reset.saturating_sub(now)) })
+        // Okta's windows are a minute long; a reset claimed more than an hour out is capped.
+        let reset_in = Duration::from_secs(reset.saturating_sub(now).min(3600));
+        Some(Self { limit, remaining, reset_in })
     }
 }
 
@@ -247,5 +249,9 @@ mod tests {
         assert_eq!(r.remaining, 599);
         assert_eq!(r.reset_in, Duration::from_secs(30));
         assert_eq!(parse_http_date("Fri, 01 Jan 2021 00:00:00 GMT"), Some(1_609_459_200));
+        h.remove("x-rate-limit-reset");
+        h.insert("x-rate-limit-reset", u64::MAX.to_string().parse().unwrap());
+        let far = RateHeaders::parse(&h).unwrap();
+        assert_eq!(far.reset_in, Duration::from_secs(3600), "a reset ages away is capped");
     }
 }

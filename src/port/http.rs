@@ -72,14 +72,26 @@ impl PortStats {
     }
 }
 
-/// A request to Port, relative to the API root (`<base>/v1`).
-#[derive(Debug, Clone)]
+/// A request to Port, relative to the API root (`<base>/v1`). Its `Debug` shows the body's
+/// size, not the body (the token request's body holds the client secret).
+#[derive(Clone)]
 pub struct Req {
     method: Method,
     segments: Vec<String>,
     query: Vec<(String, String)>,
     body: Option<bytes::Bytes>,
     user_agent: String,
+}
+
+impl std::fmt::Debug for Req {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Req")
+            .field("method", &self.method)
+            .field("segments", &self.segments)
+            .field("query", &self.query)
+            .field("body_bytes", &self.body.as_ref().map(bytes::Bytes::len))
+            .finish()
+    }
 }
 
 impl Req {
@@ -192,7 +204,7 @@ pub fn header_wait(value: &str, now: jiff::Timestamp) -> Option<Duration> {
         }
         if n > 10_000.0 {
             let secs = n - now.as_second() as f64;
-            return Some(Duration::from_secs_f64(secs.max(0.0)));
+            return Duration::try_from_secs_f64(secs.max(0.0)).ok();
         }
         return Some(Duration::from_secs_f64(n));
     }
@@ -280,7 +292,8 @@ impl PortHttp {
         let answer = self.send_retrying(&req, None).await?;
         PortStats::add(&self.stats.token_fetches, 1);
         let t: TokenAnswer = answer.parse(&req)?;
-        let life = Duration::from_secs(t.expires_in);
+        // At most a day: a token that claims to live longer is refreshed daily anyway.
+        let life = Duration::from_secs(t.expires_in.min(86_400));
         let header = Secret::new(format!("{} {}", t.token_type, t.access_token));
         *slot = Some(Token {
             header: header.clone(),
@@ -435,6 +448,7 @@ mod tests {
     fn rate_limit_headers_are_seconds_epochs_or_dates() {
         let now: jiff::Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
         assert_eq!(header_wait("3", now), Some(Duration::from_secs(3)));
+        assert_eq!(header_wait("1e300", now), None, "a time beyond any clock is no wait");
         assert_eq!(header_wait("0.5", now), Some(Duration::from_millis(500)));
         let epoch = now.as_second() + 7;
         assert_eq!(header_wait(&epoch.to_string(), now), Some(Duration::from_secs(7)));
@@ -468,5 +482,24 @@ mod tests {
         )
         .unwrap();
         assert!(!format!("{http:?}").contains("hunter2"));
+        let token_req = Req::new(Method::POST, &["auth", "access_token"], "ua").json(
+            &crate::port::wire::TokenRequest {
+                client_id: "id".into(),
+                client_secret: "hunter2".into(),
+            },
+        );
+        let shown = format!("{token_req:?}");
+        assert!(!shown.contains("hunter2") && shown.contains("body_bytes"), "{shown}");
+        let answer = crate::port::wire::TokenAnswer {
+            access_token: "tok-secret".into(),
+            expires_in: 3600,
+            token_type: "Bearer".into(),
+        };
+        assert!(!format!("{answer:?}").contains("tok-secret"));
+        let request = crate::port::wire::TokenRequest {
+            client_id: "id".into(),
+            client_secret: "hunter2".into(),
+        };
+        assert!(!format!("{request:?}").contains("hunter2"));
     }
 }

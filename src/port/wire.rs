@@ -64,8 +64,8 @@ pub fn datasource_matches(datasource: &str, prefix: &str, suffix: &str) -> bool 
         && suffix == datasource_suffix(datasource)
 }
 
-/// `POST /v1/auth/access_token` request.
-#[derive(Debug, Serialize, Deserialize)]
+/// `POST /v1/auth/access_token` request (its `Debug` leaves the secret out).
+#[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenRequest {
     /// The client id.
@@ -74,8 +74,8 @@ pub struct TokenRequest {
     pub client_secret: String,
 }
 
-/// `POST /v1/auth/access_token` answer.
-#[derive(Debug, Serialize, Deserialize)]
+/// `POST /v1/auth/access_token` answer (its `Debug` leaves the token out).
+#[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenAnswer {
     /// The bearer token.
@@ -84,6 +84,25 @@ pub struct TokenAnswer {
     pub expires_in: u64,
     /// `Bearer`.
     pub token_type: String,
+}
+
+impl std::fmt::Debug for TokenRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenRequest")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for TokenAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenAnswer")
+            .field("access_token", &"[redacted]")
+            .field("expires_in", &self.expires_in)
+            .field("token_type", &self.token_type)
+            .finish()
+    }
 }
 
 /// One written entity of a bulk upsert.
