@@ -98,6 +98,37 @@ async fn challenge(State(st): State<AppState>, headers: HeaderMap) -> Response {
     }
 }
 
+/// How much of a refused delivery is read (and dropped) before the 413: closing a connection
+/// with unread data resets it, and the sender would see a reset instead of the answer. Beyond
+/// this the connection is reset anyway.
+const DRAIN_LIMIT: usize = 4 << 20;
+
+/// The next chunk of `body`'s data (`None` at its end or on an error).
+async fn next_chunk(body: &mut Body) -> Option<axum::body::Bytes> {
+    use axum::body::HttpBody;
+    loop {
+        let frame = std::future::poll_fn(|cx| std::pin::Pin::new(&mut *body).poll_frame(cx)).await;
+        match frame? {
+            Ok(f) => match f.into_data() {
+                Ok(data) => return Some(data),
+                Err(_) => continue, // trailers
+            },
+            Err(_) => return None,
+        }
+    }
+}
+
+/// Reads and drops up to `limit` bytes of `body`.
+async fn drain(mut body: Body, limit: usize) {
+    let mut seen = 0;
+    while seen <= limit {
+        match next_chunk(&mut body).await {
+            Some(data) => seen += data.len(),
+            None => return,
+        }
+    }
+}
+
 async fn deliver(State(st): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     if !authorized(&st, &headers) {
         return error(StatusCode::UNAUTHORIZED, "missing or wrong Authorization");
@@ -107,14 +138,18 @@ async fn deliver(State(st): State<AppState>, headers: HeaderMap, body: Body) -> 
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > st.max_body) {
+        drain(body, DRAIN_LIMIT).await;
         return error(StatusCode::PAYLOAD_TOO_LARGE, "the delivery is larger than the limit");
     }
-    let bytes = match axum::body::to_bytes(body, st.max_body).await {
-        Ok(b) => b,
-        Err(_) => {
+    let mut body = body;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = next_chunk(&mut body).await {
+        bytes.extend_from_slice(&chunk);
+        if bytes.len() > st.max_body {
+            drain(body, DRAIN_LIMIT).await;
             return error(StatusCode::PAYLOAD_TOO_LARGE, "the delivery is larger than the limit");
         }
-    };
+    }
     let delivery = match parse_delivery(&bytes) {
         Ok(d) => d,
         Err(why) => return error(StatusCode::BAD_REQUEST, &why.0),
