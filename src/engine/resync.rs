@@ -455,7 +455,7 @@ async fn delete_stale(
     let stale: Vec<EntityKey> = owned
         .iter()
         .map(|o| &o.key)
-        .filter(|k| !books.written.contains(k) && !books.protected_ids.contains(&k.identifier))
+        .filter(|k| !books.written.contains_key(k) && !books.protected_ids.contains(&k.identifier))
         .filter(|k| !books.touched_by_events(&k.identifier))
         .cloned()
         .collect();
@@ -465,7 +465,7 @@ async fn delete_stale(
     let readable = |k: &EntityKey| {
         kinds
             .get(k.blueprint.as_str())
-            .is_some_and(|kind| !books.deselected.contains(&key_digest(kind, &k.identifier)))
+            .is_some_and(|kind| !books.deselected.contains(kind, &k.identifier))
     };
     let mut to_read: HashSet<EntityKey> = stale.iter().filter(|k| readable(k)).cloned().collect();
     if to_read.len() > VERIFY_CAP {
@@ -482,10 +482,7 @@ async fn delete_stale(
     let stale: Vec<EntityKey> = if config.create_missing_related_entities {
         stale
             .into_iter()
-            .filter(|k| {
-                to_read.contains(k)
-                    || !books.targets.contains(&key_digest(&k.blueprint, &k.identifier))
-            })
+            .filter(|k| to_read.contains(k) || !books.targets.contains_key(k))
             .collect()
     } else {
         stale
@@ -624,23 +621,23 @@ async fn verify_gone(
     out
 }
 
-/// The entity keys a run wrote, as 128-bit digests: 2 MB for a 100,000-user org where the keys
-/// themselves take 13. Two keys with one digest (odds about n²/2¹²⁸) could only keep a stale
-/// entity, never delete a written one.
+/// A run-wide set of (blueprint or kind, identifier) pairs as 128-bit [`key_digest`]s: the keys
+/// a 100,000-user run wrote take 2 MB this way instead of 13. Two pairs with one digest (odds
+/// about n²/2¹²⁸) could only keep a stale entity, never delete a written one.
 #[derive(Debug, Default)]
-struct WrittenKeys(HashSet<u128>);
+struct KeyDigests(HashSet<u128>);
 
-impl WrittenKeys {
-    fn digest(key: &EntityKey) -> u128 {
-        key_digest(&key.blueprint, &key.identifier)
+impl KeyDigests {
+    fn insert(&mut self, scope: &str, identifier: &str) {
+        self.0.insert(key_digest(scope, identifier));
     }
 
-    fn insert(&mut self, key: &EntityKey) {
-        self.0.insert(Self::digest(key));
+    fn contains(&self, scope: &str, identifier: &str) -> bool {
+        self.0.contains(&key_digest(scope, identifier))
     }
 
-    fn contains(&self, key: &EntityKey) -> bool {
-        self.0.contains(&Self::digest(key))
+    fn contains_key(&self, key: &EntityKey) -> bool {
+        self.contains(&key.blueprint, &key.identifier)
     }
 }
 
@@ -648,12 +645,12 @@ impl WrittenKeys {
 struct Books {
     report: ResyncReport,
     /// Keys now in the catalog as this run mapped them.
-    written: WrittenKeys,
-    /// Relation targets of the entities written ([`key_digest`]s).
-    targets: HashSet<u128>,
+    written: KeyDigests,
+    /// Relation targets of the entities written.
+    targets: KeyDigests,
     /// Items the selector left out, as [`key_digest`]s of (kind, Okta id): listed, so known to
     /// exist, and stale by the mapping's choice rather than by a listing's word.
-    deselected: HashSet<u128>,
+    deselected: KeyDigests,
     /// Identifiers whose items failed: their existing entities must not be deleted as stale.
     protected_ids: HashSet<String>,
     /// Kinds with a failed item whose entity key cannot be known.
@@ -684,9 +681,9 @@ impl Books {
         }
         Self {
             report,
-            written: WrittenKeys::default(),
-            targets: HashSet::new(),
-            deselected: HashSet::new(),
+            written: KeyDigests::default(),
+            targets: KeyDigests::default(),
+            deselected: KeyDigests::default(),
             protected_ids: HashSet::new(),
             unidentified: Vec::new(),
             blueprints_written: HashSet::new(),
@@ -767,7 +764,7 @@ impl Books {
         for outcome in outcomes {
             match outcome {
                 Outcome::Written { kind, key, change, targets } => {
-                    self.targets.extend(targets.iter().copied());
+                    self.targets.0.extend(targets.iter().copied());
                     let k = self.report.kind_mut(&kind);
                     k.upserted += 1;
                     match change {
@@ -786,10 +783,10 @@ impl Books {
                         }
                     }
                     self.blueprints_written.insert(key.blueprint.clone());
-                    self.written.insert(&key);
+                    self.written.insert(&key.blueprint, &key.identifier);
                 }
                 Outcome::Filtered { kind, okta_id } => {
-                    self.deselected.insert(key_digest(&kind, &okta_id));
+                    self.deselected.insert(&kind, &okta_id);
                     self.report.kind_mut(&kind).filtered += 1
                 }
                 Outcome::ItemFailed { kind, okta_id, problems, protect } => {
@@ -873,14 +870,17 @@ mod tests {
     }
 
     #[test]
-    fn written_keys_tell_blueprints_and_identifiers_apart() {
+    fn key_digests_tell_blueprints_and_identifiers_apart() {
         let key = |b: &str, i: &str| EntityKey { blueprint: b.into(), identifier: i.into() };
-        let mut w = WrittenKeys::default();
-        w.insert(&key("okta-user", "00u1"));
-        w.insert(&key("a", "bc"));
-        assert!(w.contains(&key("okta-user", "00u1")));
-        assert!(!w.contains(&key("okta-group", "00u1")));
-        assert!(!w.contains(&key("okta-user", "00u2")));
-        assert!(!w.contains(&key("ab", "c")), "the boundary between the two is part of the key");
+        let mut w = KeyDigests::default();
+        w.insert("okta-user", "00u1");
+        w.insert("a", "bc");
+        assert!(w.contains_key(&key("okta-user", "00u1")));
+        assert!(!w.contains_key(&key("okta-group", "00u1")));
+        assert!(!w.contains_key(&key("okta-user", "00u2")));
+        assert!(
+            !w.contains_key(&key("ab", "c")),
+            "the boundary between the two is part of the key"
+        );
     }
 }

@@ -53,8 +53,9 @@ pub enum Outcome {
         key: EntityKey,
         /// Created, updated or unchanged.
         change: Change,
-        /// Its relation targets, as [`key_digest`]s (a resync keeps such entities from being
-        /// deleted as stale, as Ocean does with `createMissingRelatedEntities`).
+        /// Its relation targets, as [`key_digest`]s, when `createMissingRelatedEntities` is on
+        /// (a resync then keeps such entities from being deleted as stale, as Ocean does);
+        /// empty otherwise.
         targets: Box<[u128]>,
     },
     /// The selector left the item out.
@@ -197,7 +198,11 @@ async fn upsert_batches(
                     kind,
                     key: entity.key(),
                     change,
-                    targets: target_digests(entity, &blueprints),
+                    targets: if cx.create_missing_related {
+                        target_digests(entity, &blueprints)
+                    } else {
+                        Box::default()
+                    },
                 },
                 UpsertOutcome::MissingRelated(target) => {
                     Outcome::MissingRelated { kind, entity: Box::new(entity.clone()), target }
