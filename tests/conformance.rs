@@ -8,6 +8,8 @@
 //! stale deletion scoped to the owner and the resynced blueprints, and its threshold refusal;
 //! and a dry run (the engine's plan overlay) equal to the real run, writing nothing.
 
+mod common;
+
 use port_okta::blueprint::{Blueprint, BlueprintSchema, BlueprintSet};
 use port_okta::catalog::memory::MemoryCatalog;
 use port_okta::catalog::sqlite::SqliteCatalog;
@@ -413,28 +415,7 @@ async fn run(
 }
 
 async fn delete_users(sim: &okta_sim::SimHandle, n: usize) -> Vec<String> {
-    let export = sim.export();
-    let victims: Vec<String> = export["users"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|u| u["status"] == "ACTIVE")
-        .take(n)
-        .map(|u| u["id"].as_str().unwrap().to_string())
-        .collect();
-    let http = reqwest::Client::builder().no_proxy().build().unwrap();
-    for id in &victims {
-        for _ in 0..2 {
-            let r = http
-                .delete(format!("{}/api/v1/users/{id}", sim.base_url()))
-                .header("Authorization", format!("SSWS {TOKEN}"))
-                .send()
-                .await
-                .unwrap();
-            assert!(r.status().is_success());
-        }
-    }
-    victims
+    common::delete_active_users(sim, TOKEN, n).await
 }
 
 async fn stale_deletion_is_scoped_to_owner_and_resynced_blueprints(t: Target) {

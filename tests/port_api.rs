@@ -5,6 +5,8 @@
 //! Faults are the server's deterministic rules (the nth request of a route fails, for `times`
 //! requests); nothing here depends on timing.
 
+mod common;
+
 use port_okta::catalog::{Catalog, RunInfo, RunOutcome, WriteContext};
 use port_okta::catalog_api::{FaultRule, Faults, RejectRule, ServeConfig, ServeHandle};
 use port_okta::model::{Entity, EntityKey};
@@ -108,27 +110,7 @@ impl Sim {
 
     /// Deletes `n` active users (deactivate, then delete), returning their ids.
     async fn delete_users(&self, n: usize) -> Vec<String> {
-        let export = self.0.export();
-        let victims: Vec<String> = export["users"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|u| u["status"] == "ACTIVE")
-            .take(n)
-            .map(|u| u["id"].as_str().unwrap().to_string())
-            .collect();
-        for id in &victims {
-            for _ in 0..2 {
-                let r = http()
-                    .delete(format!("{}/api/v1/users/{id}", self.url()))
-                    .header("Authorization", format!("SSWS {OKTA_TOKEN}"))
-                    .send()
-                    .await
-                    .unwrap();
-                assert!(r.status().is_success());
-            }
-        }
-        victims
+        common::delete_active_users(&self.0, OKTA_TOKEN, n).await
     }
 
     /// Renames the last active user (its displayName).
@@ -882,18 +864,10 @@ async fn serve_resyncs_when_a_resync_is_requested_in_port() {
         "{}",
         running.metrics.render(None, &port_okta::okta::ClientStats::default(), 0)
     );
-    let token: Value = http()
-        .post(format!("{}/v1/auth/access_token", serve.url()))
-        .json(&json!({"clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token = token(&serve).await;
     let requested = http()
         .post(format!("{}/v1/integration/{INTEGRATION}/resync-request", serve.url()))
-        .bearer_auth(token["accessToken"].as_str().unwrap())
+        .bearer_auth(&token)
         .send()
         .await
         .unwrap();
@@ -914,19 +888,11 @@ async fn a_sync_sends_raw_data_examples_of_each_kind() {
     let okta = sim(30).await;
     let serve = Serve::start("examples-sync").await;
     assert!(sync_port(&okta, &serve, &[], &[]).await.status.success());
-    let token: Value = http()
-        .post(format!("{}/v1/auth/access_token", serve.url()))
-        .json(&json!({"clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token = token(&serve).await;
     for (kind, n) in [("okta-user", 25), ("okta-group", 6)] {
         let got: Value = http()
             .get(format!("{}/v1/integration/{INTEGRATION}/kinds/{kind}/examples", serve.url()))
-            .bearer_auth(token["accessToken"].as_str().unwrap())
+            .bearer_auth(&token)
             .send()
             .await
             .unwrap()

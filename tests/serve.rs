@@ -95,6 +95,16 @@ impl Svc {
 }
 
 /// Polls `check` every 50 ms for at most 30 s.
+/// Changes user `uid`'s title in Okta and waits until its entity in the catalog has it.
+async fn retitle_until_written(env: &Env, svc: &Svc, uid: &str, title: &str) {
+    let profile = json!({"profile": {"title": title}});
+    env.api(Method::POST, &format!("/api/v1/users/{uid}"), Some(profile)).await;
+    eventually(&format!("the profile update to {title:?} written"), || async {
+        svc.entity(uid).await.is_some_and(|e| e.properties["title"] == title)
+    })
+    .await;
+}
+
 async fn eventually<F, Fut>(what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
@@ -157,16 +167,7 @@ async fn every_event_type_lands_through_hooks() {
         .await;
     eventually("activated", || async { status_of(&svc, &uid).await == Some(json!("ACTIVE")) })
         .await;
-    env.api(
-        Method::POST,
-        &format!("/api/v1/users/{uid}"),
-        Some(json!({"profile": {"title": "Chief Tester"}})),
-    )
-    .await;
-    eventually("profile update", || async {
-        svc.entity(&uid).await.is_some_and(|e| e.properties["title"] == "Chief Tester")
-    })
-    .await;
+    retitle_until_written(&env, &svc, &uid, "Chief Tester").await;
     env.api(Method::POST, &format!("/api/v1/users/{uid}/lifecycle/suspend"), None).await;
     eventually("suspended", || async { status_of(&svc, &uid).await == Some(json!("SUSPENDED")) })
         .await;
@@ -395,16 +396,7 @@ async fn a_resync_racing_a_profile_update_keeps_the_newer_profile() {
         env.sim().stats().in_flight >= 1 && hook_verified(&env).await
     })
     .await;
-    env.api(
-        Method::POST,
-        &format!("/api/v1/users/{user}"),
-        Some(json!({"profile": {"title": "Newer title"}})),
-    )
-    .await;
-    eventually("the event wrote the newer profile", || async {
-        svc.entity(&user).await.is_some_and(|e| e.properties["title"] == "Newer title")
-    })
-    .await;
+    retitle_until_written(&env, &svc, &user, "Newer title").await;
     env.faults(json!({})).await;
     eventually("the resync finished", || async { ready(&svc).await }).await;
     let e = svc.entity(&user).await.unwrap();

@@ -249,8 +249,13 @@ pub fn assert_catalog_equals_org(entities: &[Entity], org: &Value) {
 
 /// Deletes users through the API so the next resync would have something to delete.
 pub async fn delete_some_users(env: &Env, n: usize) -> Vec<String> {
-    let org = env.export().await;
-    let victims: Vec<String> = org["users"]
+    delete_active_users(env.sim(), TOKEN, n).await
+}
+
+/// Deletes the first `n` active users of `sim`'s org through its API (a first DELETE
+/// deactivates, the second deletes), returning their ids.
+pub async fn delete_active_users(sim: &okta_sim::SimHandle, token: &str, n: usize) -> Vec<String> {
+    let victims: Vec<String> = sim.export()["users"]
         .as_array()
         .unwrap()
         .iter()
@@ -259,8 +264,15 @@ pub async fn delete_some_users(env: &Env, n: usize) -> Vec<String> {
         .map(|u| u["id"].as_str().unwrap().to_string())
         .collect();
     for id in &victims {
-        env.api(reqwest::Method::DELETE, &format!("/api/v1/users/{id}"), None).await;
-        env.api(reqwest::Method::DELETE, &format!("/api/v1/users/{id}"), None).await;
+        for _ in 0..2 {
+            let r = http()
+                .delete(format!("{}/api/v1/users/{id}", sim.base_url()))
+                .header("Authorization", format!("SSWS {token}"))
+                .send()
+                .await
+                .unwrap();
+            assert!(r.status().is_success(), "DELETE /api/v1/users/{id}: {}", r.status());
+        }
     }
     victims
 }
