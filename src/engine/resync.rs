@@ -462,12 +462,12 @@ async fn delete_stale(
     // Which candidates a direct Okta read checks: those whose identifier is their Okta id,
     // unless the selector left their item out (listed, so it exists), and at most VERIFY_CAP.
     let kinds = okta_kinds(config);
-    let readable = |k: &EntityKey| {
-        kinds
-            .get(k.blueprint.as_str())
-            .is_some_and(|kind| !books.deselected.contains(kind, &k.identifier))
-    };
-    let mut to_read: HashSet<EntityKey> = stale.iter().filter(|k| readable(k)).cloned().collect();
+    let mut to_read: HashMap<EntityKey, &str> = stale
+        .iter()
+        .filter_map(|k| Some((k, *kinds.get(k.blueprint.as_str())?)))
+        .filter(|(k, kind)| !books.deselected.contains(kind, &k.identifier))
+        .map(|(k, kind)| (k.clone(), kind))
+        .collect();
     if to_read.len() > VERIFY_CAP {
         tracing::warn!(
             candidates = to_read.len(),
@@ -482,7 +482,7 @@ async fn delete_stale(
     let stale: Vec<EntityKey> = if config.create_missing_related_entities {
         stale
             .into_iter()
-            .filter(|k| to_read.contains(k) || !books.targets.contains_key(k))
+            .filter(|k| to_read.contains_key(k) || !books.targets.contains_key(k))
             .collect()
     } else {
         stale
@@ -493,7 +493,7 @@ async fn delete_stale(
     if let Some(why) = over_threshold(config, writer.catalog().as_ref(), &owned, &stale).await? {
         return Ok(Deletion::Skipped(why));
     }
-    let confirmed = verify_gone(okta, &kinds, stale, &to_read, books).await;
+    let confirmed = verify_gone(okta, stale, &to_read, books).await;
     let verified: HashSet<EntityKey> =
         confirmed.iter().filter(|(_, v)| *v).map(|(k, _)| k.clone()).collect();
     let outcomes = writer.delete(confirmed.into_iter().map(|(k, _)| k).collect()).await?;
@@ -562,16 +562,15 @@ fn okta_kinds(config: &CompiledConfig) -> HashMap<&str, &str> {
     kind_of
 }
 
-/// Confirms the stale entities in `to_read` gone with a direct read of their Okta object: 404 →
-/// delete; 200 → keep (the listing missed it) and report; an error → keep. The others (their
-/// identifier is not the Okta id, the selector left their item out, or there were more than
-/// [`VERIFY_CAP`]) are deleted on the threshold's word alone. Returns the keys to delete, each
-/// with whether a read confirmed it.
+/// Confirms the stale entities in `to_read` (each with its Okta kind) gone with a direct read
+/// of their Okta object: 404 → delete; 200 → keep (the listing missed it) and report; an error
+/// → keep. The others (their identifier is not the Okta id, the selector left their item out,
+/// or there were more than [`VERIFY_CAP`]) are deleted on the threshold's word alone. Returns
+/// the keys to delete, each with whether a read confirmed it.
 async fn verify_gone(
     okta: &OktaClient,
-    kind_of: &HashMap<&str, &str>,
     stale: Vec<EntityKey>,
-    to_read: &HashSet<EntityKey>,
+    to_read: &HashMap<EntityKey, &str>,
     books: &mut Books,
 ) -> Vec<(EntityKey, bool)> {
     let mut out = Vec::with_capacity(stale.len());
@@ -580,8 +579,7 @@ async fn verify_gone(
     loop {
         while reads.len() < VERIFY_CONCURRENCY {
             let Some(key) = queue.next() else { break };
-            let kind = kind_of.get(key.blueprint.as_str()).filter(|_| to_read.contains(&key));
-            let Some(kind) = kind.map(|k| k.to_string()) else {
+            let Some(kind) = to_read.get(&key).map(|k| k.to_string()) else {
                 out.push((key, false));
                 continue;
             };
