@@ -103,28 +103,28 @@ async fn challenge(State(st): State<AppState>, headers: HeaderMap) -> Response {
 /// this the connection is reset anyway.
 const DRAIN_LIMIT: usize = 4 << 20;
 
-/// The next chunk of `body`'s data (`None` at its end or on an error).
-async fn next_chunk(body: &mut Body) -> Option<axum::body::Bytes> {
+/// The next chunk of `body`'s data (`None` at its end).
+async fn next_chunk(body: &mut Body) -> Option<Result<axum::body::Bytes, axum::Error>> {
     use axum::body::HttpBody;
     loop {
         let frame = std::future::poll_fn(|cx| std::pin::Pin::new(&mut *body).poll_frame(cx)).await;
         match frame? {
             Ok(f) => match f.into_data() {
-                Ok(data) => return Some(data),
+                Ok(data) => return Some(Ok(data)),
                 Err(_) => continue, // trailers
             },
-            Err(_) => return None,
+            Err(e) => return Some(Err(e)),
         }
     }
 }
 
-/// Reads and drops up to `limit` bytes of `body`.
+/// Reads and drops up to `limit` bytes of `body` (less when it ends or fails first).
 async fn drain(mut body: Body, limit: usize) {
     let mut seen = 0;
     while seen <= limit {
         match next_chunk(&mut body).await {
-            Some(data) => seen += data.len(),
-            None => return,
+            Some(Ok(data)) => seen += data.len(),
+            Some(Err(_)) | None => return,
         }
     }
 }
@@ -137,17 +137,21 @@ async fn deliver(State(st): State<AppState>, headers: HeaderMap, body: Body) -> 
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
+    let too_large =
+        || error(StatusCode::PAYLOAD_TOO_LARGE, "the delivery is larger than the limit");
     if declared.is_some_and(|n| n > st.max_body) {
         drain(body, DRAIN_LIMIT).await;
-        return error(StatusCode::PAYLOAD_TOO_LARGE, "the delivery is larger than the limit");
+        return too_large();
     }
     let mut body = body;
-    let mut bytes = Vec::new();
+    let mut bytes = Vec::with_capacity(declared.unwrap_or(0));
     while let Some(chunk) = next_chunk(&mut body).await {
+        // A body that fails mid-read is refused like one over the limit.
+        let Ok(chunk) = chunk else { return too_large() };
         bytes.extend_from_slice(&chunk);
         if bytes.len() > st.max_body {
             drain(body, DRAIN_LIMIT).await;
-            return error(StatusCode::PAYLOAD_TOO_LARGE, "the delivery is larger than the limit");
+            return too_large();
         }
     }
     let delivery = match parse_delivery(&bytes) {
